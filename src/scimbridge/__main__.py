@@ -1,0 +1,3 @@
+from scimbridge.cli import main
+
+raise SystemExit(main())

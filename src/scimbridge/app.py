@@ -1,0 +1,45 @@
+"""The application factory: the only module that knows every package."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from scimbridge import __version__
+from scimbridge.admin.router import router as admin_router
+from scimbridge.config import Settings
+from scimbridge.logs import AccessLogMiddleware, configure_logging
+from scimbridge.scim.errors import install_error_handlers
+from scimbridge.scim.router import router as scim_router
+from scimbridge.services import Services, build_services
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application for ``settings`` (read from the environment if None)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = FastAPI(
+        title="scimbridge",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(scim_router, prefix="/scim/v2")
+    app.include_router(admin_router, prefix="/admin")
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def services_of(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services

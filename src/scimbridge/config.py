@@ -1,0 +1,58 @@
+"""Settings read from the environment with the ``SCIMBRIDGE_`` prefix."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_PATH = Path("scimbridge.db")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, validated once at startup and passed to ``create_app``."""
+
+    model_config = SettingsConfigDict(env_prefix="SCIMBRIDGE_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_DATABASE_PATH}",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///FILE or "
+        "postgresql+asyncpg://USER@HOST/DB.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for sessions; unset uses memory."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Platform admin bearer token for /admin; unset disables the API.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of this server for meta.location; unset uses "
+        "the URL each request came to.",
+    )
+    log_level: str = "INFO"
+    scim_max_results: int = Field(
+        default=1000, ge=1, description="Maximum resources in one list response."
+    )
+    scim_max_payload_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Maximum SCIM request body, in bytes."
+    )
+    scim_bulk_max_operations: int = Field(
+        default=1000, ge=1, description="Maximum operations in one Bulk request."
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _reject_weak_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError("admin_token must be at least 24 characters long")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,118 @@
+"""Repository protocols that storage implements for the directory service.
+
+Every method of an organization-owned record takes the organization id first,
+so no call can reach another organization's rows.
+"""
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from scim2_models.path import FilterNode
+
+from scimbridge.directory.models import (
+    GroupRecord,
+    GroupRef,
+    MemberRef,
+    MemberType,
+    Organization,
+    OrgStatus,
+    Page,
+    ScimToken,
+    UserRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceQuery:
+    """A filtered, sorted page of resources (RFC 7644 section 3.4.2).
+
+    ``filter`` is the parsed SCIM filter; storage evaluates it in the database.
+    ``sort_by`` is an attribute path. ``offset`` is zero-based, and ``limit``
+    zero asks for the count alone.
+    """
+
+    filter: FilterNode | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    offset: int = 0
+    limit: int = 100
+
+
+class OrganizationRepository(Protocol):
+    async def add(self, org: Organization) -> None: ...
+    async def get(self, org_id: UUID) -> Organization | None: ...
+    async def get_by_slug(self, slug: str) -> Organization | None: ...
+    async def list(self) -> list[Organization]: ...
+    async def set_status(
+        self, org_id: UUID, status: OrgStatus, when: datetime
+    ) -> Organization | None: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: ScimToken, token_hash: str) -> None: ...
+    async def find_active(self, org_id: UUID, token_hash: str) -> ScimToken | None: ...
+    async def list(self, org_id: UUID) -> list[ScimToken]: ...
+    async def revoke(self, org_id: UUID, prefix: str, when: datetime) -> bool: ...
+    async def touch(self, org_id: UUID, token_id: UUID, when: datetime) -> None: ...
+
+
+class UserRepository(Protocol):
+    async def get(
+        self, org_id: UUID, user_id: UUID, *, for_update: bool = False
+    ) -> UserRecord | None: ...
+    async def add(self, user: UserRecord) -> None: ...
+    async def update(self, user: UserRecord) -> None: ...
+    async def delete(self, org_id: UUID, user_id: UUID) -> None: ...
+    async def query(self, org_id: UUID, query: ResourceQuery) -> Page[UserRecord]: ...
+    async def groups_of(
+        self, org_id: UUID, user_ids: Sequence[UUID]
+    ) -> dict[UUID, list[GroupRef]]: ...
+
+
+class GroupRepository(Protocol):
+    async def get(
+        self, org_id: UUID, group_id: UUID, *, for_update: bool = False
+    ) -> GroupRecord | None: ...
+    async def add(self, group: GroupRecord) -> None: ...
+    async def update(self, group: GroupRecord) -> None: ...
+    async def delete(self, org_id: UUID, group_id: UUID) -> None: ...
+    async def query(self, org_id: UUID, query: ResourceQuery) -> Page[GroupRecord]: ...
+    async def members(
+        self, org_id: UUID, group_ids: Sequence[UUID]
+    ) -> dict[UUID, list[MemberRef]]: ...
+    async def member_types(
+        self, org_id: UUID, ids: Iterable[UUID]
+    ) -> dict[UUID, MemberType]: ...
+    async def add_members(
+        self, org_id: UUID, group_id: UUID, members: dict[UUID, MemberType]
+    ) -> None: ...
+    async def remove_members(
+        self, org_id: UUID, group_id: UUID, member_ids: Iterable[UUID]
+    ) -> None: ...
+    async def clear_members(self, org_id: UUID, group_id: UUID) -> None: ...
+    async def remove_from_all_groups(self, org_id: UUID, member_id: UUID) -> None: ...
+
+
+class DirectoryUnit(Protocol):
+    """The repositories of one database transaction."""
+
+    orgs: OrganizationRepository
+    tokens: TokenRepository
+    users: UserRepository
+    groups: GroupRepository
+
+
+class DirectoryStore(Protocol):
+    def transaction(
+        self, *, write: bool = False
+    ) -> AbstractAsyncContextManager[DirectoryUnit]:
+        """Open a transaction that commits on normal exit and rolls back on error.
+
+        ``write`` declares that the transaction will write, so that stores
+        without row locks can serialize writers from the start.
+        """
+        ...

@@ -1,0 +1,1 @@
+"""SQLAlchemy storage: tables, repositories and Alembic migrations."""

@@ -1,0 +1,79 @@
+"""Engine creation and the transaction scope that repositories run in."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from scimbridge.storage.repositories import SqlUnit
+
+logger = logging.getLogger(__name__)
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Create the async engine for a SQLite file or a PostgreSQL server."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(
+            url, pool_size=10, max_overflow=20, pool_pre_ping=True
+        )
+
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling would start transactions
+        # lazily and defeat BEGIN IMMEDIATE, so SQLAlchemy emits BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # LIKE matches case-sensitively, as on PostgreSQL; filters lower()
+        # both sides for attributes that are not caseExact.
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class SqlStore:
+    """The directory store on SQLAlchemy Core; one connection per transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite has no row locks: writers of this process queue here, and
+        # BEGIN IMMEDIATE serializes them with other processes.
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = False) -> AsyncIterator[SqlUnit]:
+        if self._sqlite and write:
+            async with self._write_lock, self._connect(immediate=True) as unit:
+                yield unit
+        else:
+            async with self._connect(immediate=False) as unit:
+                yield unit
+
+    @asynccontextmanager
+    async def _connect(self, *, immediate: bool) -> AsyncIterator[SqlUnit]:
+        async with self.engine.connect() as connection:
+            if immediate:
+                connection = await connection.execution_options(sqlite_immediate=True)
+            async with connection.begin():
+                yield SqlUnit(connection)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,517 @@
+"""Repositories on SQLAlchemy Core, one per record kind, sharing one connection."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from scimbridge.directory.errors import UniquenessConflict
+from scimbridge.directory.models import (
+    GroupRecord,
+    GroupRef,
+    MemberRef,
+    MemberType,
+    Organization,
+    OrgStatus,
+    Page,
+    ScimToken,
+    UserRecord,
+    user_name_key,
+)
+from scimbridge.directory.ports import ResourceQuery
+from scimbridge.storage import filtering
+from scimbridge.storage.tables import (
+    GroupMemberRow,
+    GroupRow,
+    OrganizationRow,
+    ScimTokenRow,
+    UserRow,
+)
+
+CHUNK_SIZE = 1000
+"""Ids per IN list, well under the bind-parameter limits of both drivers."""
+
+organizations = OrganizationRow.__table__
+scim_tokens = ScimTokenRow.__table__
+users = UserRow.__table__
+groups = GroupRow.__table__
+group_members = GroupMemberRow.__table__
+
+
+def _display_key(display_name: str) -> str:
+    return display_name.lower()
+
+
+class SqlOrganizations:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, org: Organization) -> None:
+        await self._c.execute(
+            insert(organizations).values(
+                id=org.id,
+                slug=org.slug,
+                name=org.name,
+                status=org.status.value,
+                created_at=org.created_at,
+                updated_at=org.updated_at,
+            )
+        )
+
+    async def get(self, org_id: uuid.UUID) -> Organization | None:
+        row = (
+            await self._c.execute(
+                select(organizations).where(organizations.c.id == org_id)
+            )
+        ).first()
+        return None if row is None else _org(row)
+
+    async def get_by_slug(self, slug: str) -> Organization | None:
+        row = (
+            await self._c.execute(
+                select(organizations).where(organizations.c.slug == slug)
+            )
+        ).first()
+        return None if row is None else _org(row)
+
+    async def list(self) -> list[Organization]:
+        rows = await self._c.execute(
+            select(organizations).order_by(
+                organizations.c.created_at, organizations.c.id
+            )
+        )
+        return [_org(row) for row in rows]
+
+    async def set_status(
+        self, org_id: uuid.UUID, status: OrgStatus, when: datetime
+    ) -> Organization | None:
+        await self._c.execute(
+            update(organizations)
+            .where(organizations.c.id == org_id)
+            .values(status=status.value, updated_at=when)
+        )
+        return await self.get(org_id)
+
+
+def _org(row: Any) -> Organization:
+    return Organization(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        status=OrgStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlScimTokens:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, token: ScimToken, token_hash: str) -> None:
+        await self._c.execute(
+            insert(scim_tokens).values(
+                org_id=token.org_id,
+                id=token.id,
+                prefix=token.prefix,
+                token_hash=token_hash,
+                created_at=token.created_at,
+                last_used_at=None,
+                revoked_at=None,
+            )
+        )
+
+    async def find_active(self, org_id: uuid.UUID, token_hash: str) -> ScimToken | None:
+        row = (
+            await self._c.execute(
+                select(scim_tokens).where(
+                    scim_tokens.c.org_id == org_id,
+                    scim_tokens.c.token_hash == token_hash,
+                    scim_tokens.c.revoked_at.is_(None),
+                )
+            )
+        ).first()
+        return None if row is None else _token(row)
+
+    async def list(self, org_id: uuid.UUID) -> list[ScimToken]:
+        rows = await self._c.execute(
+            select(scim_tokens)
+            .where(scim_tokens.c.org_id == org_id)
+            .order_by(scim_tokens.c.created_at, scim_tokens.c.id)
+        )
+        return [_token(row) for row in rows]
+
+    async def revoke(self, org_id: uuid.UUID, prefix: str, when: datetime) -> bool:
+        result = await self._c.execute(
+            update(scim_tokens)
+            .where(
+                scim_tokens.c.org_id == org_id,
+                scim_tokens.c.prefix == prefix,
+                scim_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=when)
+        )
+        return bool(result.rowcount)
+
+    async def touch(
+        self, org_id: uuid.UUID, token_id: uuid.UUID, when: datetime
+    ) -> None:
+        await self._c.execute(
+            update(scim_tokens)
+            .where(scim_tokens.c.org_id == org_id, scim_tokens.c.id == token_id)
+            .values(last_used_at=when)
+        )
+
+
+def _token(row: Any) -> ScimToken:
+    return ScimToken(
+        org_id=row.org_id,
+        id=row.id,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlUsers:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def get(
+        self, org_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
+    ) -> UserRecord | None:
+        statement = select(users).where(users.c.org_id == org_id, users.c.id == user_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self._c.execute(statement)).first()
+        return None if row is None else _user(row)
+
+    async def add(self, user: UserRecord) -> None:
+        await self._write(insert(users).values(**_user_values(user)))
+
+    async def update(self, user: UserRecord) -> None:
+        values = _user_values(user)
+        del values["org_id"], values["id"], values["created_at"]
+        await self._write(
+            update(users)
+            .where(users.c.org_id == user.org_id, users.c.id == user.id)
+            .values(**values)
+        )
+
+    async def _write(self, statement: Any) -> None:
+        # A savepoint keeps the transaction usable after a uniqueness
+        # violation on PostgreSQL, which aborts the whole transaction otherwise.
+        try:
+            async with self._c.begin_nested():
+                await self._c.execute(statement)
+        except IntegrityError as exc:
+            raise UniquenessConflict("userName") from exc
+
+    async def delete(self, org_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        await self._c.execute(
+            delete(users).where(users.c.org_id == org_id, users.c.id == user_id)
+        )
+
+    async def query(self, org_id: uuid.UUID, query: ResourceQuery) -> Page[UserRecord]:
+        condition = users.c.org_id == org_id
+        if query.filter is not None:
+            condition = condition & filtering.user_condition(
+                query.filter, self._c.dialect.name
+            )
+        total = (
+            await self._c.execute(
+                select(func.count()).select_from(users).where(condition)
+            )
+        ).scalar_one()
+        if query.limit == 0 or query.offset >= total:
+            return Page(total=total, items=[])
+
+        order = filtering.user_order(
+            query.sort_by, query.descending, self._c.dialect.name
+        )
+        rows = await self._c.execute(
+            select(users)
+            .where(condition)
+            .order_by(*order)
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        return Page(total=total, items=[_user(row) for row in rows])
+
+    async def groups_of(
+        self, org_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[GroupRef]]:
+        rows = await self._c.execute(
+            select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+            .join(
+                groups,
+                (groups.c.org_id == group_members.c.org_id)
+                & (groups.c.id == group_members.c.group_id),
+            )
+            .where(
+                group_members.c.org_id == org_id,
+                group_members.c.member_id.in_(user_ids),
+            )
+            .order_by(groups.c.display_name, groups.c.id)
+        )
+        found: dict[uuid.UUID, list[GroupRef]] = {}
+        for member_id, group_id, display in rows:
+            found.setdefault(member_id, []).append(
+                GroupRef(id=group_id, display=display)
+            )
+        return found
+
+
+def _user_values(user: UserRecord) -> dict[str, Any]:
+    return {
+        "org_id": user.org_id,
+        "id": user.id,
+        "user_name": user.user_name,
+        "user_name_key": user_name_key(user.user_name),
+        "external_id": user.external_id,
+        "display_name": user.display_name,
+        "active": user.active,
+        "attributes": user.attributes,
+        "version": user.version,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        org_id=row.org_id,
+        id=row.id,
+        user_name=row.user_name,
+        external_id=row.external_id,
+        display_name=row.display_name,
+        active=row.active,
+        attributes=row.attributes,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlGroups:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def get(
+        self, org_id: uuid.UUID, group_id: uuid.UUID, *, for_update: bool = False
+    ) -> GroupRecord | None:
+        statement = select(groups).where(
+            groups.c.org_id == org_id, groups.c.id == group_id
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self._c.execute(statement)).first()
+        return None if row is None else _group(row)
+
+    async def add(self, group: GroupRecord) -> None:
+        await self._c.execute(insert(groups).values(**_group_values(group)))
+
+    async def update(self, group: GroupRecord) -> None:
+        values = _group_values(group)
+        del values["org_id"], values["id"], values["created_at"]
+        await self._c.execute(
+            update(groups)
+            .where(groups.c.org_id == group.org_id, groups.c.id == group.id)
+            .values(**values)
+        )
+
+    async def delete(self, org_id: uuid.UUID, group_id: uuid.UUID) -> None:
+        await self._c.execute(
+            delete(groups).where(groups.c.org_id == org_id, groups.c.id == group_id)
+        )
+
+    async def query(self, org_id: uuid.UUID, query: ResourceQuery) -> Page[GroupRecord]:
+        condition = groups.c.org_id == org_id
+        if query.filter is not None:
+            condition = condition & filtering.group_condition(
+                query.filter, self._c.dialect.name
+            )
+        total = (
+            await self._c.execute(
+                select(func.count()).select_from(groups).where(condition)
+            )
+        ).scalar_one()
+        if query.limit == 0 or query.offset >= total:
+            return Page(total=total, items=[])
+
+        order = filtering.group_order(
+            query.sort_by, query.descending, self._c.dialect.name
+        )
+        rows = await self._c.execute(
+            select(groups)
+            .where(condition)
+            .order_by(*order)
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        return Page(total=total, items=[_group(row) for row in rows])
+
+    async def members(
+        self, org_id: uuid.UUID, group_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[MemberRef]]:
+        member_user = users.alias("member_user")
+        member_group = groups.alias("member_group")
+        rows = await self._c.execute(
+            select(
+                group_members.c.group_id,
+                group_members.c.member_id,
+                group_members.c.member_type,
+                func.coalesce(
+                    member_user.c.display_name,
+                    member_user.c.user_name,
+                    member_group.c.display_name,
+                ),
+            )
+            .outerjoin(
+                member_user,
+                (member_user.c.org_id == group_members.c.org_id)
+                & (member_user.c.id == group_members.c.member_id),
+            )
+            .outerjoin(
+                member_group,
+                (member_group.c.org_id == group_members.c.org_id)
+                & (member_group.c.id == group_members.c.member_id),
+            )
+            .where(
+                group_members.c.org_id == org_id,
+                group_members.c.group_id.in_(group_ids),
+            )
+            .order_by(group_members.c.group_id, group_members.c.member_id)
+        )
+        found: dict[uuid.UUID, list[MemberRef]] = {}
+        for group_id, member_id, member_type, display in rows:
+            found.setdefault(group_id, []).append(
+                MemberRef(id=member_id, type=member_type, display=display)
+            )
+        return found
+
+    async def member_types(
+        self, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, MemberType]:
+        wanted = list(ids)
+        found: dict[uuid.UUID, MemberType] = {}
+        for start in range(0, len(wanted), CHUNK_SIZE):
+            chunk = wanted[start : start + CHUNK_SIZE]
+            user_rows = await self._c.execute(
+                select(users.c.id).where(
+                    users.c.org_id == org_id, users.c.id.in_(chunk)
+                )
+            )
+            found.update((row.id, "User") for row in user_rows)
+            group_rows = await self._c.execute(
+                select(groups.c.id).where(
+                    groups.c.org_id == org_id, groups.c.id.in_(chunk)
+                )
+            )
+            found.update((row.id, "Group") for row in group_rows)
+        return found
+
+    async def add_members(
+        self,
+        org_id: uuid.UUID,
+        group_id: uuid.UUID,
+        members: dict[uuid.UUID, MemberType],
+    ) -> None:
+        wanted = list(members)
+        for start in range(0, len(wanted), CHUNK_SIZE):
+            chunk = wanted[start : start + CHUNK_SIZE]
+            existing = set(
+                (
+                    await self._c.execute(
+                        select(group_members.c.member_id).where(
+                            group_members.c.org_id == org_id,
+                            group_members.c.group_id == group_id,
+                            group_members.c.member_id.in_(chunk),
+                        )
+                    )
+                ).scalars()
+            )
+            rows = [
+                {
+                    "org_id": org_id,
+                    "group_id": group_id,
+                    "member_id": member_id,
+                    "member_type": members[member_id],
+                }
+                for member_id in chunk
+                if member_id not in existing
+            ]
+            if rows:
+                await self._c.execute(insert(group_members), rows)
+
+    async def remove_members(
+        self, org_id: uuid.UUID, group_id: uuid.UUID, member_ids: Iterable[uuid.UUID]
+    ) -> None:
+        wanted = list(member_ids)
+        for start in range(0, len(wanted), CHUNK_SIZE):
+            await self._c.execute(
+                delete(group_members).where(
+                    group_members.c.org_id == org_id,
+                    group_members.c.group_id == group_id,
+                    group_members.c.member_id.in_(wanted[start : start + CHUNK_SIZE]),
+                )
+            )
+
+    async def clear_members(self, org_id: uuid.UUID, group_id: uuid.UUID) -> None:
+        await self._c.execute(
+            delete(group_members).where(
+                group_members.c.org_id == org_id, group_members.c.group_id == group_id
+            )
+        )
+
+    async def remove_from_all_groups(
+        self, org_id: uuid.UUID, member_id: uuid.UUID
+    ) -> None:
+        await self._c.execute(
+            delete(group_members).where(
+                group_members.c.org_id == org_id, group_members.c.member_id == member_id
+            )
+        )
+
+
+def _group_values(group: GroupRecord) -> dict[str, Any]:
+    return {
+        "org_id": group.org_id,
+        "id": group.id,
+        "display_name": group.display_name,
+        "display_name_key": _display_key(group.display_name),
+        "external_id": group.external_id,
+        "attributes": group.attributes,
+        "version": group.version,
+        "created_at": group.created_at,
+        "updated_at": group.updated_at,
+    }
+
+
+def _group(row: Any) -> GroupRecord:
+    return GroupRecord(
+        org_id=row.org_id,
+        id=row.id,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        attributes=row.attributes,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlUnit:
+    """The repositories of one transaction, all on the same connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.orgs = SqlOrganizations(connection)
+        self.tokens = SqlScimTokens(connection)
+        self.users = SqlUsers(connection)
+        self.groups = SqlGroups(connection)
