@@ -81,12 +81,12 @@ class ScimOrg:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": SCIM_JSON}
 
     def get(self, path: str, **kwargs: Any) -> Any:
-        return self.client.get(f"/scim/v2{path}", headers=self.headers, **kwargs)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.get(f"/scim/v2{path}", headers=headers, **kwargs)
 
     def post(self, path: str, body: Any, **kwargs: Any) -> Any:
-        return self.client.post(
-            f"/scim/v2{path}", json=body, headers=self.headers, **kwargs
-        )
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.post(f"/scim/v2{path}", json=body, headers=headers, **kwargs)
 
     def put(self, path: str, body: Any, **kwargs: Any) -> Any:
         headers = {**self.headers, **kwargs.pop("headers", {})}
