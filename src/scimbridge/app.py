@@ -6,16 +6,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from scimbridge import __version__
+from scimbridge.admin.errors import install_admin_error_handlers
 from scimbridge.admin.router import router as admin_router
 from scimbridge.config import Settings
 from scimbridge.logs import AccessLogMiddleware, configure_logging
 from scimbridge.scim.errors import install_error_handlers
+from scimbridge.scim.paths import TrailingSlashMiddleware
 from scimbridge.scim.router import router as scim_router
 from scimbridge.services import Services, build_services
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI application for ``settings`` (read from the environment if None)."""
+    """Build the ASGI application; ``settings`` default to the environment."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
     services = build_services(settings)
@@ -34,8 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
+    install_admin_error_handlers(app)
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(admin_router, prefix="/admin")
+    app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app
 

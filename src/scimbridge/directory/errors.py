@@ -27,8 +27,8 @@ class NotFound(DirectoryError):
 
 
 class UniquenessConflict(DirectoryError):
-    def __init__(self, attribute: str) -> None:
-        super().__init__(f"{attribute} is already in use in this organization")
+    def __init__(self, attribute: str, scope: str = "in this organization") -> None:
+        super().__init__(f"{attribute} is already in use {scope}")
         self.attribute = attribute
 
 

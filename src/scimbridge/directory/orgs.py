@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 """Lowercase letters, digits and inner hyphens, 1 to 63 characters (a DNS label)."""
+MAX_NAME_LENGTH = 200
 
 
 class Organizations:
@@ -29,6 +30,8 @@ class Organizations:
                 f"invalid slug {slug!r}: use 1 to 63 lowercase letters, digits "
                 "and hyphens, starting and ending with a letter or digit"
             )
+        if name is not None and not 1 <= len(name) <= MAX_NAME_LENGTH:
+            raise InvalidRecord(f"name must be 1 to {MAX_NAME_LENGTH} characters long")
         now = self._clock()
         org = Organization(
             id=uuid.uuid4(),
@@ -40,7 +43,7 @@ class Organizations:
         )
         async with self._store.transaction(write=True) as unit:
             if await unit.orgs.get_by_slug(slug) is not None:
-                raise UniquenessConflict("slug")
+                raise UniquenessConflict("slug", "by another organization")
             await unit.orgs.add(org)
         logger.info("organization created org_id=%s slug=%s", org.id, slug)
         return org

@@ -19,7 +19,7 @@ from scimbridge.directory.ports import DirectoryStore
 
 logger = logging.getLogger(__name__)
 
-TOKEN_SCHEME = "scim"
+TOKEN_SCHEME = "scim"  # noqa: S105 (a public prefix, not a secret)
 PREFIX_LENGTH = 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token, to keep reads cheap."""

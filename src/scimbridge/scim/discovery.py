@@ -3,6 +3,7 @@
 from typing import Any
 
 from scim2_models import (
+    AuthenticationScheme,
     Bulk,
     ChangePassword,
     Context,
@@ -16,7 +17,6 @@ from scim2_models import (
     Sort,
     User,
 )
-from scim2_models import AuthenticationScheme
 
 from scimbridge.config import Settings
 
@@ -77,9 +77,28 @@ def schemas(base_url: str) -> list[dict[str, Any]]:
         document = model.to_schema().model_dump(
             scim_ctx=Context.RESOURCE_QUERY_RESPONSE
         )
+        if model is Group:
+            _mark_member_display_read_only(document)
         document["meta"] = {
             "resourceType": "Schema",
             "location": f"{base_url}/scim/v2/Schemas/{document['id']}",
         }
         documents.append(document)
     return documents
+
+
+def _mark_member_display_read_only(document: dict[str, Any]) -> None:
+    """Publish ``members.display`` as readOnly and returned on request.
+
+    A member's display name is read from the member itself (its displayName,
+    or its userName for a user without one), so a value a client sends is
+    ignored. It is returned only when ``attributes`` names it, so that a
+    group reads back with the members a client wrote.
+    """
+    for attribute in document.get("attributes", []):
+        if attribute.get("name") != "members":
+            continue
+        for sub_attribute in attribute.get("subAttributes", []):
+            if sub_attribute.get("name") == "display":
+                sub_attribute["mutability"] = "readOnly"
+                sub_attribute["returned"] = "request"

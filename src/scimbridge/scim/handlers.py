@@ -136,7 +136,7 @@ class UserHandler:
             patch.patch(model, scim_policy=dialects.PATCH_POLICY)
             dumped = model.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
             stored = {k: v for k, v in dumped.items() if k not in NOT_STORED}
-            return user_draft(stored, default_active=current.active)
+            return user_draft(stored, default_active=True, assign_default=False)
 
         record = await ctx.services.directory.update_user(
             ctx.org.id, user_id, change, _version_precondition(if_match)
@@ -223,7 +223,10 @@ class GroupHandler:
         if projection is None or projection.returns("members"):
             found = await ctx.services.directory.members_of(ctx.org.id, [record.id])
             members = found.get(record.id, [])
-        resource = group_resource(ctx, record, members)
+        with_display = projection is not None and projection.requests(
+            "members", "display"
+        )
+        resource = group_resource(ctx, record, members, with_display)
         return projection.apply(resource) if projection else resource
 
     async def replace(
@@ -302,7 +305,10 @@ class GroupHandler:
         resources = [
             projection.apply(
                 group_resource(
-                    ctx, record, members.get(record.id, []) if wants_members else None
+                    ctx,
+                    record,
+                    members.get(record.id, []) if wants_members else None,
+                    projection.requests("members", "display"),
                 )
             )
             for record in page.items

@@ -44,8 +44,8 @@ class SearchParameters:
 def _integer(name: str, raw: Any) -> int | None:
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
-        raise InvalidValueException(detail=f"{name} must be an integer")
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise InvalidValueException(detail=f"{name} must be an integer, got {raw!r}")
     try:
         return int(raw)
     except (TypeError, ValueError):

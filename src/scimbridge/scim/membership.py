@@ -135,7 +135,7 @@ async def fold_member_operations(
 
         if match.group("attr") is not None:
             raise InvalidPathException(
-                detail=f"path {path!r} is not supported: target members or members[filter]"
+                detail=f"unsupported path {path!r}: use members or members[filter]"
             )
         if match.group("filter") is not None:
             selected = await _select(match.group("filter"), fold, load_members)

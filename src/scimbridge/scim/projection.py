@@ -83,6 +83,17 @@ class Projection:
             for s in self.exclude
         )
 
+    def requests(self, name: str, sub: str) -> bool:
+        """Whether ``attributes`` names ``name.sub`` itself (``returned: request``)."""
+        return any(
+            s.schema is None
+            and s.name is not None
+            and s.name.lower() == name.lower()
+            and s.sub is not None
+            and s.sub.lower() == sub.lower()
+            for s in self.include
+        )
+
     def apply(self, resource: dict[str, Any]) -> dict[str, Any]:
         if self.include:
             return self._keep(resource)

@@ -118,11 +118,21 @@ def user_document(payload: Any, context: Context) -> dict[str, Any]:
     return _stored(model.model_dump(scim_ctx=context))
 
 
-def user_draft(document: dict[str, Any], default_active: bool = True) -> UserDraft:
+def user_draft(
+    document: dict[str, Any], default_active: bool = True, assign_default: bool = True
+) -> UserDraft:
+    """Build the user state from a stored document.
+
+    Without ``active`` the user counts as ``default_active``. With
+    ``assign_default`` the document records that value too; a PATCH that
+    removes ``active`` leaves it unassigned (RFC 7644 section 3.5.2.2)
+    while the user stays active.
+    """
     active = document.get("active")
     if active is None:
         active = default_active
-        document = {**document, "active": active}
+        if assign_default:
+            document = {**document, "active": active}
     return UserDraft(
         user_name=document.get("userName") or "",
         external_id=document.get("externalId"),
@@ -213,20 +223,26 @@ def group_model(record: GroupRecord) -> Group:
 
 
 def group_resource(
-    ctx: ScimContext, record: GroupRecord, members: list[MemberRef] | None
+    ctx: ScimContext,
+    record: GroupRecord,
+    members: list[MemberRef] | None,
+    with_display: bool = False,
 ) -> dict[str, Any]:
+    """Render a group; ``members.display`` is ``returned: request`` (see discovery)."""
     resource: dict[str, Any] = {"id": str(record.id), **record.attributes}
     resource["schemas"] = record.attributes.get("schemas") or [GROUP_SCHEMA]
     if members is not None:
-        resource["members"] = [
-            {
+        rendered = []
+        for member in members:
+            entry = {
                 "value": str(member.id),
                 "$ref": ctx.location(member.type, member.id),
-                "display": member.display,
                 "type": member.type,
             }
-            for member in members
-        ]
+            if with_display and member.display is not None:
+                entry["display"] = member.display
+            rendered.append(entry)
+        resource["members"] = rendered
     resource["meta"] = _meta(
         ctx, "Group", record.id, record.created_at, record.updated_at, record.version
     )

@@ -105,12 +105,13 @@ def _resolve(model: type[BaseModel], core: str, path: AttrPath) -> Attribute:
 
 
 def _with_default_sub(attribute: Attribute) -> Attribute:
-    """Read a complex attribute named without sub-attribute as its ``value``.
+    """Read a multi-valued complex attribute without sub-attribute as its ``value``.
 
     RFC 7644 section 3.4.2.2 filters multi-valued complex attributes such as
-    ``emails co "example.com"`` on their ``value`` sub-attribute.
+    ``emails co "example.com"`` on their ``value`` sub-attribute. A single
+    complex attribute such as ``name`` has no ``value`` and stays as it is.
     """
-    if attribute.sub is None and attribute.kind == "complex":
+    if attribute.sub is None and attribute.kind == "complex" and attribute.multi_valued:
         return Attribute(
             schema=attribute.schema,
             name=attribute.name,
@@ -139,6 +140,9 @@ def compare_text(
         raise InvalidQuery(f"a string attribute cannot be compared with {value!r}")
     text = str(value)
     if not case_exact:
+        # NOTE: SQLite's built-in lower() folds ASCII letters only, so there a
+        # non-ASCII letter still compares with its case. userName and group
+        # displayName avoid this through their case-folded key columns.
         expression = func.lower(expression)
         text = text.lower()
 
@@ -316,13 +320,40 @@ class JsonAccess:
     def elements(self, document: ColumnElement[Any], keys: tuple[str, ...]) -> Any:
         """A table of the elements of a JSON array, with one column ``value``."""
         if self.postgresql:
-            array = document[keys]  # type: ignore[index]
-            safe = case(
-                (func.jsonb_typeof(array) == "array", array),
-                else_=literal("[]", JSONB).cast(JSONB),
-            )
-            return func.jsonb_array_elements(safe).table_valued(column("value", JSONB))
+            array = _jsonb_array(document[keys])  # type: ignore[index]
+            return func.jsonb_array_elements(array).table_valued(column("value", JSONB))
         return func.json_each(document, _sqlite_path(keys)).table_valued("value")
+
+    def numbered_elements(
+        self, document: ColumnElement[Any], keys: tuple[str, ...]
+    ) -> tuple[Any, ColumnElement[Any]]:
+        """Return the elements of a JSON array and the column of their positions."""
+        if self.postgresql:
+            array = _jsonb_array(document[keys])  # type: ignore[index]
+            table = (
+                func.jsonb_array_elements(array)
+                .table_valued(column("value", JSONB), with_ordinality="position")
+                .render_derived()
+            )
+            return table, table.c.position
+        table = (
+            func.json_each(document, _sqlite_path(keys))
+            .table_valued("value", "key")
+            .alias()
+        )
+        return table, table.c.key
+
+
+def _jsonb_array(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return ``value`` if it is a JSONB array, else an empty one.
+
+    jsonb_array_elements fails on a scalar. The empty array is built in SQL
+    because a bound "[]" would be serialized as the JSON string "[]".
+    """
+    return case(
+        (func.jsonb_typeof(value) == "array", value),
+        else_=func.jsonb_build_array(type_=JSONB),
+    )
 
 
 def _sqlite_path(keys: tuple[str, ...]) -> str:
@@ -562,10 +593,23 @@ def _column_handler(column_: Any, kind: str, case_exact: bool = False) -> Specia
 def _user_name_handler(
     attribute: Attribute, op: CompareOperator | None, value: Any
 ) -> Condition:
-    if op is CompareOperator.eq and isinstance(value, str):
-        # The uniqueness key is indexed; eq on it is the IdPs' existence check.
-        return users.c.user_name_key == user_name_key(value)
+    if op is not None and isinstance(value, str):
+        # The uniqueness key is indexed and already case-folded in Python, so
+        # non-ASCII letters compare without case on SQLite too. eq on it is
+        # the existence check that IdPs send before each create.
+        key = user_name_key(value)
+        return compare_text(users.c.user_name_key, op, key, case_exact=True)
     return _column_handler(users.c.user_name, "string")(attribute, op, value)
+
+
+def _group_display_name_handler(
+    attribute: Attribute, op: CompareOperator | None, value: Any
+) -> Condition:
+    if op is not None and isinstance(value, str):
+        # display_name_key holds the display name lowercased by Python.
+        key = value.lower()
+        return compare_text(groups.c.display_name_key, op, key, case_exact=True)
+    return _column_handler(groups.c.display_name, "string")(attribute, op, value)
 
 
 def _member_display(member_id: Any) -> ColumnElement[Any]:
@@ -593,7 +637,7 @@ def _membership_condition(
     id_column: Any,
     other_column: Any,
 ) -> Condition:
-    """Filter one membership row, seen from a user (``groups``) or a group (``members``)."""
+    """Filter one membership row for ``groups`` on a user or ``members`` on a group."""
     sub = attribute.sub or "value"
     if sub == "value":
         target = id_column
@@ -674,7 +718,7 @@ USER_COLUMNS: dict[str, Special] = {
 
 GROUP_COLUMNS: dict[str, Special] = {
     "id": _column_handler(groups.c.id, "uuid"),
-    "displayName": _column_handler(groups.c.display_name, "string"),
+    "displayName": _group_display_name_handler,
     "externalId": _column_handler(groups.c.external_id, "string", case_exact=True),
     "meta": _meta_handler(groups.c.created_at, groups.c.updated_at, "Group"),
     "members": _members_handler,
@@ -709,6 +753,9 @@ def _sort_expression(
     columns: dict[str, Any],
 ) -> ColumnElement[Any]:
     attribute = _with_default_sub(_resolve(model, core, _attr_path(sort_by)))
+    if attribute.kind == "complex":
+        # RFC 7644 section 3.4.2.3: a complex sortBy must name a sub-attribute.
+        raise InvalidQuery(f"sortBy {sort_by!r} must name a sub-attribute")
     key = (
         attribute.name if attribute.sub is None else f"{attribute.name}.{attribute.sub}"
     )
@@ -725,14 +772,14 @@ def _sort_expression(
         return text if attribute.case_exact else func.lower(text)
     # RFC 7644 section 3.4.2.3: a multi-valued attribute sorts by its primary
     # value, else by its first one.
-    element = json.elements(table.c.attributes, keys).alias()
+    element, position = json.numbered_elements(table.c.attributes, keys)
     sub = attribute.sub or "value"
     primary = json.boolean(element.c.value, ("primary",))
     value = json.text(element.c.value, (sub,))
     return (
         select(value if attribute.case_exact else func.lower(value))
         .select_from(element)
-        .order_by(func.coalesce(primary, false()).desc())
+        .order_by(func.coalesce(primary, false()).desc(), position)
         .limit(1)
         .scalar_subquery()
     )

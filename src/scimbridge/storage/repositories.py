@@ -51,6 +51,14 @@ class SqlOrganizations:
         self._c = connection
 
     async def add(self, org: Organization) -> None:
+        try:
+            async with self._c.begin_nested():
+                await self._insert(org)
+        except IntegrityError as exc:
+            # Two creates with one slug at once: the unique index decides.
+            raise UniquenessConflict("slug", "by another organization") from exc
+
+    async def _insert(self, org: Organization) -> None:
         await self._c.execute(
             insert(organizations).values(
                 id=org.id,

@@ -1,0 +1,1 @@
+"""Platform admin API at ``/admin``: organizations and their SCIM tokens."""

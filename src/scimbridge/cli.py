@@ -1,0 +1,70 @@
+"""The ``scimbridge`` command: run the server, migrate, manage organizations and tokens.
+
+Settings come from the ``SCIMBRIDGE_`` environment variables, as for the
+server. On the SQLite default every command first applies pending migrations,
+so ``scimbridge org create acme`` works on a fresh checkout. On PostgreSQL
+only ``scimbridge db upgrade`` changes the schema, and the other commands stop
+while it is behind.
+"""
+
+import argparse
+import sys
+
+from alembic.util.exc import CommandError as AlembicCommandError
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from scimbridge.commands import orgs, server, tokens
+from scimbridge.commands.common import CommandError, Handler
+from scimbridge.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: ``sys.argv[1:]``) and return its status."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, load_settings())
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except AlembicCommandError as exc:
+        print(f"error: migration failed: {exc}", file=sys.stderr)
+    except SQLAlchemyError as exc:
+        print(f"error: database request failed: {_first_line(exc)}", file=sys.stderr)
+    except OSError as exc:
+        # Apart from the database the commands do no I/O, so an OSError here
+        # is a failed database connection.
+        print(f"error: database connection failed: {exc}", file=sys.stderr)
+    return 1
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, naming each invalid one."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Report each error's location and message only, because its input
+        # value could be a secret such as the admin token.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise CommandError(f"invalid settings: {problems}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scimbridge",
+        description="SCIM 2.0 identity bridge. Settings come from SCIMBRIDGE_* "
+        "environment variables, such as SCIMBRIDGE_DATABASE_URL.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True)
+    server.add_commands(commands)
+    orgs.add_commands(commands)
+    tokens.add_commands(commands)
+    return parser
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

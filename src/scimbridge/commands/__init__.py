@@ -1,0 +1,1 @@
+"""Subcommands of the ``scimbridge`` command line, one module per group."""

@@ -1,0 +1,79 @@
+"""``scimbridge serve`` and ``scimbridge db upgrade``."""
+
+import argparse
+import json
+
+import uvicorn
+
+from scimbridge.commands.common import Subcommands, add_json_flag, prepare_database
+from scimbridge.config import Settings
+from scimbridge.logs import configure_logging
+from scimbridge.storage.migrate import current_revision, upgrade_database
+
+APP_FACTORY = "scimbridge.app:create_app"
+
+
+def add_commands(commands: Subcommands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP server",
+        description="Run the server with uvicorn. On SQLite, pending migrations "
+        "are applied first; on PostgreSQL the schema must be current.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port to bind")
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="number of worker processes"
+    )
+    serve.set_defaults(handler=serve_command)
+
+    db = commands.add_parser("db", help="manage the database schema")
+    actions = db.add_subparsers(title="actions", required=True)
+    upgrade = actions.add_parser("upgrade", help="apply every pending migration")
+    add_json_flag(upgrade)
+    upgrade.set_defaults(handler=db_upgrade_command)
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log_level)
+    prepare_database(settings)
+    # Each worker builds its own application, reading the same environment.
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+    )
+    return 0
+
+
+def db_upgrade_command(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade_database(settings.database_url)
+    revision = current_revision(settings.database_url)
+    if args.json:
+        print(json.dumps({"revision": revision}))
+    else:
+        print(f"database schema is at revision {revision}")
+    return 0
+
+
+def _port(value: str) -> int:
+    port = _integer(value)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {value}: use 1 to 65535")
+    return port
+
+
+def _positive(value: str) -> int:
+    number = _integer(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {value}: use 1 or more")
+    return number
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {value!r}") from None

@@ -1,0 +1,25 @@
+"""Path normalization for SCIM clients that add a trailing slash."""
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+SCIM_ROOT = "/scim/v2"
+
+
+class TrailingSlashMiddleware:
+    """Serve ``/scim/v2/Users/`` as ``/scim/v2/Users`` instead of redirecting.
+
+    Several IdP clients append a slash to the base URL they are given, and a
+    redirect would make them resend a POST or PATCH body, which some do not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(SCIM_ROOT + "/") and len(path) > len(SCIM_ROOT) + 1:
+                stripped = path.rstrip("/")
+                if stripped != path:
+                    scope = {**scope, "path": stripped, "raw_path": stripped.encode()}
+        await self.app(scope, receive, send)
