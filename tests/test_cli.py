@@ -326,7 +326,13 @@ def test_serve_migrates_then_runs_uvicorn(
     assert calls == [
         (
             ("scimbridge.app:create_app",),
-            {"factory": True, "host": "127.0.0.1", "port": 8123, "workers": 2},
+            {
+                "factory": True,
+                "host": "127.0.0.1",
+                "port": 8123,
+                "workers": 2,
+                "access_log": False,
+            },
         )
     ]
 

@@ -14,6 +14,7 @@ from alembic.util.exc import CommandError as AlembicCommandError
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from scimbridge import __version__
 from scimbridge.commands import orgs, server, tokens
 from scimbridge.commands.common import CommandError, Handler
 from scimbridge.config import Settings
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scimbridge",
         description="SCIM 2.0 identity bridge. Settings come from SCIMBRIDGE_* "
         "environment variables, such as SCIMBRIDGE_DATABASE_URL.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     commands = parser.add_subparsers(title="commands", required=True)
     server.add_commands(commands)

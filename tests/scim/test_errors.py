@@ -181,3 +181,83 @@ def test_server_error_is_scim_error(
     body = _assert_scim_error(org.get("/Users"), 500)
     assert "secret" not in body["detail"]
     assert "Traceback" not in body["detail"]
+
+
+def test_patch_value_error_detail_is_plain(org: ScimOrg) -> None:
+    """A PATCH value of the wrong type names the attribute, not pydantic internals."""
+    user = org.create_user("x@example.com")
+    response = org.patch(
+        f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": "maybe"}]
+    )
+    body = _assert_scim_error(response, 400, "invalidValue")
+    assert "active" in body["detail"]
+    assert "pydantic" not in body["detail"]
+    assert "\n" not in body["detail"]
+
+
+def test_deeply_nested_body_gives_400(org: ScimOrg) -> None:
+    """A body nesting thousands of arrays gives 400 invalidSyntax, not 500."""
+    nested = "[" * 5000 + "]" * 5000
+    body = f'{{"schemas": ["{USER_SCHEMA}"], "userName": "q", "x": {nested}}}'
+    response = org.client.post(
+        "/scim/v2/Users", content=body.encode(), headers=org.headers
+    )
+    _assert_scim_error(response, 400, "invalidSyntax")
+
+
+def test_nul_character_rejected(org: ScimOrg) -> None:
+    """A string holding NUL gives 400 invalidValue; PostgreSQL cannot store it."""
+    body = {"schemas": [USER_SCHEMA], "userName": "nul\u0000x@example.com"}
+    _assert_scim_error(org.post("/Users", body), 400, "invalidValue")
+    assert org.get("/Users").json()["totalResults"] == 0
+
+
+def test_overlong_string_rejected(org: ScimOrg) -> None:
+    """A userName of 5,000 characters gives 400 invalidValue."""
+    body = {"schemas": [USER_SCHEMA], "userName": "a" * 5000}
+    _assert_scim_error(org.post("/Users", body), 400, "invalidValue")
+
+
+def test_patch_without_schemas_rejected(org: ScimOrg) -> None:
+    """A PATCH body without the PatchOp schema gives 400 and changes nothing."""
+    user = org.create_user("x@example.com")
+    response = org.client.patch(
+        f"/scim/v2/Users/{user['id']}",
+        json={"Operations": [{"op": "replace", "path": "active", "value": False}]},
+        headers=org.headers,
+    )
+    _assert_scim_error(response, 400, "invalidValue")
+    assert org.get(f"/Users/{user['id']}").json()["active"] is True
+
+
+def test_filter_term_limit(org: ScimOrg) -> None:
+    """A filter of 2,000 comparisons gives 400 invalidFilter, not 500."""
+    terms = " or ".join(f'userName eq "u{i}@example.com"' for i in range(2000))
+    response = org.post(
+        "/Users/.search",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": terms,
+        },
+    )
+    _assert_scim_error(response, 400, "invalidFilter")
+
+
+def test_string_compared_with_number(org: ScimOrg) -> None:
+    """userName gt 5 gives 400 invalidFilter rather than matching every user."""
+    org.create_user("x@example.com")
+    _assert_scim_error(
+        org.get("/Users", params={"filter": "userName gt 5"}), 400, "invalidFilter"
+    )
+
+
+@pytest.mark.parametrize("sort_by", ["userName;drop table users", "foo", "name"])
+def test_invalid_sort_gives_400(org: ScimOrg, sort_by: str) -> None:
+    """An invalid sortBy gives 400 invalidValue, with or without matches."""
+    _assert_scim_error(
+        org.get("/Users", params={"sortBy": sort_by}), 400, "invalidValue"
+    )
+    org.create_user("x@example.com")
+    _assert_scim_error(
+        org.get("/Users", params={"sortBy": sort_by}), 400, "invalidValue"
+    )

@@ -202,10 +202,6 @@ def test_invalid_sort_rejected(
         assert response.json()["scimType"] == scim_type
 
 
-@pytest.mark.xfail(
-    reason="the repository skips building ORDER BY when no resource matches",
-    strict=True,
-)
 def test_invalid_sort_rejected_without_matches(org: ScimOrg) -> None:
     """An unknown sort attribute gives 400 even when nothing matches."""
     response = org.get("/Users", params={"sortBy": "nickname2"})
@@ -269,7 +265,7 @@ def test_start_below_one_reads_as_one(
 
 
 def test_defaults_return_everything(org: ScimOrg, three_users: list[str]) -> None:
-    """Without startIndex and count, the first page holds every user."""
+    """Without startIndex and count, the first page contains every user."""
     body = _list(org)
     assert body["startIndex"] == 1
     assert body["itemsPerPage"] == 3
@@ -384,3 +380,17 @@ def test_empty_list(org: ScimOrg) -> None:
     assert body["itemsPerPage"] == 0
     assert body["startIndex"] == 1
     assert body["Resources"] == []
+
+
+def test_root_search_sorts_each_type(org: ScimOrg) -> None:
+    """Root .search sorts Users by sortBy and lists Groups after them."""
+    org.create_user("b@example.com")
+    org.create_user("a@example.com")
+    org.create_group("Team")
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "sortBy": "userName",
+    }
+    resources = org.post("/.search", body).json()["Resources"]
+    names = [r.get("userName") or r.get("displayName") for r in resources]
+    assert names == ["a@example.com", "b@example.com", "Team"]

@@ -177,7 +177,9 @@ def test_sort_by_primary_email(dialect: str) -> None:
     """Sorting by emails reads the primary value, then the first, in SQL."""
     order = user_order("emails", False, dialect)
     sql = " ".join(str(term.compile(dialect=DIALECTS[dialect])) for term in order)
+    position = "anon_1.position" if dialect == "postgresql" else 'anon_1."key"'
     assert "primary" in str(_params_of(order, dialect))
+    assert f"DESC, {position}" in sql
     assert "LIMIT" in sql
 
 

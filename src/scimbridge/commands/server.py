@@ -44,6 +44,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # scimbridge logs its own access line without the query string,
+        # which can carry provisioned values such as a filtered userName.
+        access_log=False,
     )
     return 0
 

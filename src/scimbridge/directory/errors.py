@@ -8,7 +8,8 @@
      +-- VersionMismatch       the caller's version precondition failed
      +-- InvalidMembers        group members that are not in this organization
      +-- InvalidRecord         a value breaks a directory rule
-     +-- InvalidQuery          a filter or sort the store cannot evaluate
+     +-- InvalidQuery          a filter the store cannot evaluate
+          +-- InvalidSort      a sortBy the store cannot sort on
 """
 
 from collections.abc import Sequence
@@ -51,3 +52,7 @@ class InvalidRecord(DirectoryError):
 
 class InvalidQuery(DirectoryError):
     """A filter or sort the store cannot evaluate, such as an unknown attribute."""
+
+
+class InvalidSort(InvalidQuery):
+    """A sortBy attribute the store cannot sort on."""

@@ -94,7 +94,7 @@ class ScimTokens:
         """Return the organization of an active token, or None.
 
         A suspended organization's token still authenticates, so that the
-        caller can answer 403 rather than 401 and the IT admin sees why.
+        caller can respond 403 rather than 401 and the IT admin sees why.
         """
         org_id = _org_id_of(token)
         if org_id is None:

@@ -29,6 +29,7 @@ from scimbridge.directory.errors import (
     InvalidMembers,
     InvalidQuery,
     InvalidRecord,
+    InvalidSort,
     NotFound,
     UniquenessConflict,
     VersionMismatch,
@@ -57,7 +58,22 @@ def error_response(
 
 
 def scim_exception_response(exc: SCIMException) -> ScimResponse:
-    return error_response(exc.status, exc.detail, exc.scim_type or None)
+    return error_response(exc.status, error_detail(exc), exc.scim_type or None)
+
+
+def error_detail(exc: SCIMException) -> str:
+    """Return the exception's detail, reworded when it wraps a pydantic error.
+
+    scim2-models raises PATCH value errors with the text of the pydantic
+    ValidationError, whose multi-line form names Python classes and links to
+    pydantic's site; the client gets the first error's message and path.
+    """
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ValidationError):
+        errors = Error.from_validation_errors(cause)
+        if errors and errors[0].detail:
+            return errors[0].detail
+    return exc.detail
 
 
 def validation_exception(exc: ValidationError) -> SCIMException:
@@ -84,13 +100,15 @@ def directory_exception(exc: DirectoryError) -> SCIMException:
         )
     if isinstance(exc, InvalidMembers | InvalidRecord):
         return InvalidValueException(detail=str(exc))
+    if isinstance(exc, InvalidSort):
+        return InvalidValueException(detail=str(exc))
     if isinstance(exc, InvalidQuery):
         return InvalidFilterException(detail=str(exc))
     return ConflictException(detail=str(exc))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register handlers that answer SCIM paths with SCIM errors."""
+    """Register handlers that turn every failure into a SCIM error response."""
 
     @app.exception_handler(SCIMException)
     async def _scim(_request: Request, exc: SCIMException) -> Response:

@@ -25,16 +25,17 @@ from scimbridge.scim.projection import Projection
 from scimbridge.scim.resources import (
     ENTERPRISE_USER_SCHEMA,
     GROUP_SCHEMA,
-    NOT_STORED,
     USER_MODEL,
     USER_SCHEMA,
     ScimContext,
+    check_patch_request,
     group_document,
     group_draft,
     group_model,
     group_resource,
     member_ids,
     parse_id,
+    stored_document,
     user_document,
     user_draft,
     user_model,
@@ -113,7 +114,7 @@ class UserHandler:
             dumped = replacement.model_dump(
                 scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
             )
-            stored = {k: v for k, v in dumped.items() if k not in NOT_STORED}
+            stored = stored_document(dumped)
             return user_draft(stored, default_active=current.active)
 
         record = await ctx.services.directory.update_user(
@@ -125,6 +126,7 @@ class UserHandler:
         self, ctx: ScimContext, raw_id: str, body: Any, if_match: str | None
     ) -> dict[str, Any]:
         user_id = parse_id("User", raw_id)
+        check_patch_request(body)
         patch = PatchOp[USER_MODEL].model_validate(  # type: ignore[valid-type]
             _complete_patch_manager(body),
             scim_ctx=Context.RESOURCE_PATCH_REQUEST,
@@ -135,7 +137,7 @@ class UserHandler:
             model = user_model(current)
             patch.patch(model, scim_policy=dialects.PATCH_POLICY)
             dumped = model.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-            stored = {k: v for k, v in dumped.items() if k not in NOT_STORED}
+            stored = stored_document(dumped)
             return user_draft(stored, default_active=True, assign_default=False)
 
         record = await ctx.services.directory.update_user(
@@ -244,7 +246,7 @@ class GroupHandler:
             dumped = replacement.model_dump(
                 scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
             )
-            stored = {k: v for k, v in dumped.items() if k not in NOT_STORED}
+            stored = stored_document(dumped)
             return group_draft(stored), MembershipChange(replace=replacement_ids)
 
         record = await ctx.services.directory.update_group(
@@ -276,7 +278,7 @@ class GroupHandler:
             model = group_model(current)
             patch.patch(model, scim_policy=dialects.PATCH_POLICY)
             dumped = model.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
-            stored = {k: v for k, v in dumped.items() if k not in NOT_STORED}
+            stored = stored_document(dumped)
             return group_draft(stored), membership
 
         record = await ctx.services.directory.update_group(

@@ -4,13 +4,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import InvalidValueException, ScimFilter
+from scim2_models import InvalidFilterException, InvalidValueException, ScimFilter
+from scim2_models.path import FilterNode, LogicalExpr, Not, ValuePath
 
 from scimbridge.directory.ports import ResourceQuery
 from scimbridge.scim.projection import Projection, split_list
 
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+MAX_FILTER_TERMS = 200
+"""Most comparisons one filter may hold; IdPs send one or two, and SQLite
+rejects expression trees deeper than 1000."""
+
+
+def _count_terms(node: FilterNode) -> int:
+    if isinstance(node, LogicalExpr):
+        return sum(_count_terms(term) for term in node.terms)
+    if isinstance(node, Not):
+        return _count_terms(node.expr)
+    if isinstance(node, ValuePath):
+        return _count_terms(node.val_filter)
+    return 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +43,10 @@ class SearchParameters:
 
     def query(self) -> ResourceQuery:
         node = ScimFilter(self.filter).ast if self.filter else None
+        if node is not None and _count_terms(node) > MAX_FILTER_TERMS:
+            raise InvalidFilterException(
+                detail=f"the filter has more than {MAX_FILTER_TERMS} comparisons"
+            )
         return ResourceQuery(
             filter=node,
             sort_by=self.sort_by,

@@ -72,6 +72,10 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise InvalidSyntaxException(
             detail=f"the request body is not valid JSON: {exc}"
         ) from exc
+    except RecursionError as exc:
+        raise InvalidSyntaxException(
+            detail="the request body nests JSON arrays or objects too deeply"
+        ) from exc
 
 
 def payload_too_large(max_bytes: int) -> SCIMException:

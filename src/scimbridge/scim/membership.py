@@ -29,9 +29,8 @@ from scim2_models.path import (
 )
 
 from scimbridge.directory.models import MemberRef, MembershipChange
-from scimbridge.scim.resources import member_ids
+from scimbridge.scim.resources import check_patch_request, member_ids
 
-PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _MEMBERS_PATH = re.compile(
     r"^members(?:\[(?P<filter>.*)\](?:\.(?P<sub>[A-Za-z$][\w$-]*))?|\.(?P<attr>[A-Za-z$][\w$-]*))?$",
     re.IGNORECASE | re.DOTALL,
@@ -48,16 +47,7 @@ class SplitPatch:
 
 def split_group_patch(body: Any) -> SplitPatch:
     """Divide a PATCH body's operations between ``members`` and everything else."""
-    if not isinstance(body, dict):
-        raise InvalidValueException(detail="the PATCH body must be a JSON object")
-    schemas = body.get("schemas")
-    if not isinstance(schemas, list) or PATCH_OP_SCHEMA not in schemas:
-        raise InvalidValueException(detail=f"schemas must hold {PATCH_OP_SCHEMA}")
-    operations = body.get("Operations", body.get("operations"))
-    if not isinstance(operations, list) or not operations:
-        raise InvalidValueException(
-            detail="Operations must hold one or more operations"
-        )
+    operations = check_patch_request(body)
 
     split = SplitPatch()
     for operation in operations:

@@ -11,7 +11,10 @@ ALWAYS_RETURNED = frozenset({"id", "schemas"})
 
 @dataclass(frozen=True, slots=True)
 class Selector:
-    """One attribute reference: an extension URN (or None for core), a name, a sub."""
+    """One attribute reference: an extension URN (or None for core), a name, a sub.
+
+    A name of None selects the whole schema.
+    """
 
     schema: str | None
     name: str | None
@@ -35,7 +38,11 @@ def _parse(reference: str, core_schema: str, extensions: tuple[str, ...]) -> Sel
                 sub=sub or None,
             )
     if lowered.startswith("urn:"):
-        raise InvalidValueException(detail=f"unknown schema in attribute {reference!r}")
+        # A schema this resource type lacks, such as the User schema in a
+        # POST /.search that also returns Groups, matches no attribute.
+        schema, _, rest = text.rpartition(":")
+        name, _, sub = rest.partition(".")
+        return Selector(schema=schema, name=name or None, sub=sub or None)
     name, _, sub = text.partition(".")
     if not name:
         raise InvalidValueException(detail=f"invalid attribute {reference!r}")
@@ -72,14 +79,13 @@ class Projection:
         lowered = name.lower()
         if self.include:
             return any(
-                s.schema is None and s.name is not None and s.name.lower() == lowered
+                s.schema is None and (s.name is None or s.name.lower() == lowered)
                 for s in self.include
             )
         return not any(
             s.schema is None
             and s.sub is None
-            and s.name is not None
-            and s.name.lower() == lowered
+            and (s.name is None or s.name.lower() == lowered)
             for s in self.exclude
         )
 
@@ -111,19 +117,23 @@ class Projection:
                 if not isinstance(source, dict):
                     continue
                 if selector.name is None:
-                    result[selector.schema] = source
+                    result[selector.schema] = dict(source)
                     continue
-                target = result.setdefault(selector.schema, {})
+            elif selector.name is None:
+                result.update(_core_attributes(resource))
+                continue
             assert selector.name is not None
             key = _find_key(source, selector.name)
             if key is None:
                 continue
+            if selector.schema is not None:
+                target = result.setdefault(selector.schema, {})
             value = source[key]
             if selector.sub is None:
                 target[key] = value
             else:
                 _merge_sub(target, key, value, selector.sub)
-        return result
+        return _without_empty_elements(result)
 
     def _drop(self, resource: dict[str, Any]) -> dict[str, Any]:
         result = dict(resource)
@@ -137,6 +147,11 @@ class Projection:
                     del result[selector.schema]
                     continue
                 holder = result[selector.schema] = dict(extension)
+            elif selector.name is None:
+                for key in _core_attributes(result):
+                    if key not in ALWAYS_RETURNED:
+                        del result[key]
+                continue
             assert selector.name is not None
             key = _find_key(holder, selector.name)
             if key is None or (holder is result and key in ALWAYS_RETURNED):
@@ -148,21 +163,45 @@ class Projection:
         return result
 
 
+def _core_attributes(resource: dict[str, Any]) -> dict[str, Any]:
+    """Return the attributes outside extensions, which are keyed by their URN."""
+    return {k: v for k, v in resource.items() if not k.lower().startswith("urn:")}
+
+
 def _merge_sub(target: dict[str, Any], key: str, value: Any, sub: str) -> None:
+    """Copy ``sub`` of ``value`` into ``target[key]``, next to subs copied before.
+
+    The elements of a multi-valued attribute stay aligned with ``value``, with
+    an empty dict for an element that lacks every sub copied so far.
+    :func:`_without_empty_elements` drops those once all subs are in.
+    """
     if isinstance(value, list):
-        picked = []
-        for element in value:
-            if isinstance(element, dict) and (found := _find_key(element, sub)):
-                picked.append({found: element[found]})
         existing = target.get(key)
-        if isinstance(existing, list) and len(existing) == len(picked):
-            target[key] = [
-                {**old, **new} for old, new in zip(existing, picked, strict=True)
-            ]
-        elif picked:
-            target[key] = picked
+        if not isinstance(existing, list) or len(existing) != len(value):
+            existing = [{} for _ in value]
+        merged = []
+        for old, element in zip(existing, value, strict=True):
+            new = dict(old)
+            if isinstance(element, dict) and (found := _find_key(element, sub)):
+                new[found] = element[found]
+            merged.append(new)
+        target[key] = merged
     elif isinstance(value, dict) and (found := _find_key(value, sub)):
         target.setdefault(key, {})[found] = value[found]
+
+
+def _without_empty_elements(document: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty elements from multi-valued attributes, and emptied attributes."""
+    cleaned: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, list) and any(element == {} for element in value):
+            value = [element for element in value if element != {}]
+            if not value:
+                continue
+        elif isinstance(value, dict) and key.lower().startswith("urn:"):
+            value = _without_empty_elements(value)
+        cleaned[key] = value
+    return cleaned
 
 
 def _without_sub(value: Any, sub: str) -> Any:

@@ -49,7 +49,7 @@ users in through their IdP, so it is dropped rather than stored.
 
 @dataclass(frozen=True, slots=True)
 class ScimContext:
-    """What one SCIM request runs with: its organization and where it is served."""
+    """The request scope of a SCIM call: its organization, services and base URL."""
 
     org: Organization
     services: Services
@@ -103,8 +103,53 @@ def _check_schemas(payload: Any, core: str, allowed: tuple[str, ...]) -> dict[st
     return payload
 
 
-def _stored(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in document.items() if key not in NOT_STORED}
+MAX_STRING_LENGTH = 4096
+"""Longest string value stored; SCIM defines none, and no IdP sends more."""
+
+
+def _check_strings(value: Any, path: str = "") -> None:
+    """Reject NUL characters, which PostgreSQL text and JSONB cannot store,
+    and strings longer than :data:`MAX_STRING_LENGTH`."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValueException(
+                detail=f"{path or 'a value'} contains a NUL character"
+            )
+        if len(value) > MAX_STRING_LENGTH:
+            raise InvalidValueException(
+                detail=f"{path or 'a value'} exceeds {MAX_STRING_LENGTH} characters"
+            )
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(item, f"{path}.{key}" if path else str(key))
+
+
+def stored_document(document: dict[str, Any]) -> dict[str, Any]:
+    """Return the attributes of a validated resource that are stored."""
+    stored = {key: value for key, value in document.items() if key not in NOT_STORED}
+    _check_strings(stored)
+    return stored
+
+
+PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def check_patch_request(body: Any) -> list[Any]:
+    """Check a PATCH body's envelope (RFC 7644 section 3.5.2); return its operations."""
+    if not isinstance(body, dict):
+        raise InvalidValueException(detail="the PATCH body must be a JSON object")
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or PATCH_OP_SCHEMA not in schemas:
+        raise InvalidValueException(detail=f"schemas must hold {PATCH_OP_SCHEMA}")
+    operations = body.get("Operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidValueException(
+            detail="Operations must hold one or more operations"
+        )
+    return operations
 
 
 # Users
@@ -115,7 +160,7 @@ def user_document(payload: Any, context: Context) -> dict[str, Any]:
     payload = _check_schemas(payload, USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
     payload = dialects.complete_manager(payload)
     model = USER_MODEL.model_validate(payload, scim_ctx=context)
-    return _stored(model.model_dump(scim_ctx=context))
+    return stored_document(model.model_dump(scim_ctx=context))
 
 
 def user_draft(
@@ -178,7 +223,7 @@ def group_document(payload: Any, context: Context) -> tuple[dict[str, Any], list
     without_members = {k: v for k, v in payload.items() if k.lower() != "members"}
     model = Group.model_validate(without_members, scim_ctx=context)
     member_values = _member_values(members)
-    return _stored(model.model_dump(scim_ctx=context)), member_values
+    return stored_document(model.model_dump(scim_ctx=context)), member_values
 
 
 def _member_values(members: Any) -> list[Any]:

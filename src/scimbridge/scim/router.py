@@ -4,16 +4,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from scim2_models import InvalidFilterException, NotFoundException
+from scim2_models import ForbiddenException, InvalidFilterException, NotFoundException
 
-from scimbridge.directory.errors import InvalidQuery
+from scimbridge.directory.errors import InvalidQuery, InvalidSort
 from scimbridge.directory.models import Organization
+from scimbridge.directory.ports import ResourceQuery
 from scimbridge.scim import discovery
 from scimbridge.scim.auth import authenticate
 from scimbridge.scim.bulk import run_bulk
 from scimbridge.scim.handlers import HANDLERS, ResourceHandler
 from scimbridge.scim.listing import SearchParameters, list_response, parse_search
 from scimbridge.scim.media import ScimResponse, read_json
+from scimbridge.scim.projection import Projection
 from scimbridge.scim.resources import ScimContext
 from scimbridge.scim.versioning import none_match
 from scimbridge.services import Services
@@ -43,22 +45,50 @@ async def _body(request: Request) -> Any:
     return await read_json(request, _services(request).settings.scim_max_payload_bytes)
 
 
-def _resource_response(resource: dict[str, Any], status: int = 200) -> ScimResponse:
+def _write_projection(request: Request, handler: ResourceHandler) -> Projection:
+    """Read ``attributes`` and ``excludedAttributes`` (RFC 7644 section 3.9)."""
+    params = request.query_params
+    parameters = parse_search(
+        {
+            "attributes": params.get("attributes"),
+            "excludedAttributes": params.get("excludedAttributes"),
+        },
+        1,
+    )
+    return parameters.projection(handler.core_schema, handler.extensions)
+
+
+def _resource_response(
+    resource: dict[str, Any], status: int = 200, projection: Projection | None = None
+) -> ScimResponse:
     meta = resource.get("meta") or {}
     headers = {}
     if meta.get("version"):
         headers["ETag"] = meta["version"]
     if status == 201 and meta.get("location"):
         headers["Location"] = meta["location"]
+    if projection is not None:
+        resource = projection.apply(resource)
     return ScimResponse(resource, status_code=status, headers=headers)
 
 
 # Discovery (RFC 7644 section 4): no organization data, so no token needed.
 
 
+def _reject_filter(request: Request) -> None:
+    """Answer 403 to a filter on a discovery endpoint (RFC 7644 section 4).
+
+    The RFC asks for 403 so that a client cannot take the unfiltered
+    document for a filtered match.
+    """
+    if "filter" in request.query_params:
+        raise ForbiddenException(detail="discovery endpoints do not support filtering")
+
+
 @router.get("/ServiceProviderConfig")
 async def get_service_provider_config(request: Request) -> ScimResponse:
     """Return the features this service provider supports."""
+    _reject_filter(request)
     settings = _services(request).settings
     return ScimResponse(discovery.service_provider_config(settings, _base_url(request)))
 
@@ -66,12 +96,14 @@ async def get_service_provider_config(request: Request) -> ScimResponse:
 @router.get("/ResourceTypes")
 async def list_resource_types(request: Request) -> ScimResponse:
     """List the resource types: User (with the enterprise extension) and Group."""
+    _reject_filter(request)
     documents = discovery.resource_types(_base_url(request))
     return ScimResponse(list_response(len(documents), 1, documents))
 
 
 @router.get("/ResourceTypes/{name}")
 async def get_resource_type(request: Request, name: str) -> ScimResponse:
+    _reject_filter(request)
     for document in discovery.resource_types(_base_url(request)):
         if document["id"] == name:
             return ScimResponse(document)
@@ -81,12 +113,14 @@ async def get_resource_type(request: Request, name: str) -> ScimResponse:
 @router.get("/Schemas")
 async def list_schemas(request: Request) -> ScimResponse:
     """List the schemas of User, the enterprise User extension and Group."""
+    _reject_filter(request)
     documents = discovery.schemas(_base_url(request))
     return ScimResponse(list_response(len(documents), 1, documents))
 
 
 @router.get("/Schemas/{schema_id}")
 async def get_schema(request: Request, schema_id: str) -> ScimResponse:
+    _reject_filter(request)
     for document in discovery.schemas(_base_url(request)):
         if document["id"] == schema_id:
             return ScimResponse(document)
@@ -119,21 +153,14 @@ def _register(endpoint: str, handler: ResourceHandler) -> None:
         return await _search(_context(request, org), handler, parameters)
 
     async def create_resource(request: Request, org: AuthenticatedOrg) -> ScimResponse:
+        projection = _write_projection(request, handler)
         resource = await handler.create(_context(request, org), await _body(request))
-        return _resource_response(resource, 201)
+        return _resource_response(resource, 201, projection)
 
     async def get_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
     ) -> Response:
-        params = request.query_params
-        parameters = parse_search(
-            {
-                "attributes": params.get("attributes"),
-                "excludedAttributes": params.get("excludedAttributes"),
-            },
-            1,
-        )
-        projection = parameters.projection(handler.core_schema, handler.extensions)
+        projection = _write_projection(request, handler)
         resource, tag = await handler.get(
             _context(request, org), resource_id, projection
         )
@@ -149,18 +176,20 @@ def _register(endpoint: str, handler: ResourceHandler) -> None:
     ) -> ScimResponse:
         ctx = _context(request, org)
         if_match = request.headers.get("if-match")
-        resource = await handler.replace(
-            ctx, resource_id, await _body(request), if_match
-        )
-        return _resource_response(resource)
+        projection = _write_projection(request, handler)
+        body = await _body(request)
+        resource = await handler.replace(ctx, resource_id, body, if_match)
+        return _resource_response(resource, projection=projection)
 
     async def patch_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
     ) -> ScimResponse:
         ctx = _context(request, org)
         if_match = request.headers.get("if-match")
-        resource = await handler.patch(ctx, resource_id, await _body(request), if_match)
-        return _resource_response(resource)
+        projection = _write_projection(request, handler)
+        body = await _body(request)
+        resource = await handler.patch(ctx, resource_id, body, if_match)
+        return _resource_response(resource, projection=projection)
 
     async def delete_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
@@ -202,7 +231,8 @@ async def search_all(request: Request, org: AuthenticatedOrg) -> ScimResponse:
     """Search Users and Groups at once (RFC 7644 section 3.4.3).
 
     A filter attribute that one resource type lacks makes that type match
-    nothing; the filter is invalid only when no type can evaluate it.
+    nothing; the filter is invalid only when no type can evaluate it. Results
+    list Users before Groups, each sorted by ``sortBy`` where the type has it.
     """
     settings = _services(request).settings
     body = await _body(request)
@@ -213,18 +243,24 @@ async def search_all(request: Request, org: AuthenticatedOrg) -> ScimResponse:
     query = parameters.query()
 
     totals: list[tuple[ResourceHandler, int]] = []
+    sort_by: dict[str, str | None] = {}
     failures: list[InvalidQuery] = []
     for handler in HANDLERS.values():
         projection = parameters.projection(handler.core_schema, handler.extensions)
         counting = type(query)(filter=query.filter, limit=0)
         try:
             total, _ = await handler.query(ctx, counting, projection)
+        except InvalidSort:
+            raise
         except InvalidQuery as exc:
             failures.append(exc)
             continue
         totals.append((handler, total))
+        sort_by[handler.resource_type] = await _sort_for(ctx, handler, query)
     if not totals:
         raise InvalidFilterException(detail=str(failures[0]))
+    if query.sort_by is not None and not any(sort_by.values()):
+        raise InvalidSort(f"no resource type can sort on {query.sort_by!r}")
 
     resources: list[dict[str, Any]] = []
     offset, remaining = query.offset, query.limit
@@ -237,7 +273,7 @@ async def search_all(request: Request, org: AuthenticatedOrg) -> ScimResponse:
         projection = parameters.projection(handler.core_schema, handler.extensions)
         page_query = type(query)(
             filter=query.filter,
-            sort_by=None,
+            sort_by=sort_by.get(handler.resource_type),
             descending=query.descending,
             offset=offset,
             limit=remaining,
@@ -248,6 +284,20 @@ async def search_all(request: Request, org: AuthenticatedOrg) -> ScimResponse:
         offset = 0
     grand_total = sum(total for _, total in totals)
     return ScimResponse(list_response(grand_total, parameters.start_index, resources))
+
+
+async def _sort_for(
+    ctx: ScimContext, handler: ResourceHandler, query: ResourceQuery
+) -> str | None:
+    """Return ``query.sort_by`` if ``handler``'s type can sort on it, else None."""
+    if query.sort_by is None:
+        return None
+    probe = ResourceQuery(sort_by=query.sort_by, limit=0)
+    try:
+        await handler.query(ctx, probe, Projection(None, None, handler.core_schema))
+    except InvalidSort:
+        return None
+    return query.sort_by
 
 
 @router.post("/Bulk")

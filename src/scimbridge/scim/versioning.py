@@ -41,7 +41,7 @@ def expected_version(if_match: str | None, current: int | None = None) -> int | 
 
 
 def none_match(if_none_match: str | None, current: int) -> bool:
-    """Whether ``If-None-Match`` names the current version (answer 304)."""
+    """Return True when ``If-None-Match`` names the current version (send 304)."""
     if if_none_match is None:
         return False
     tags = _parse_tags(if_none_match)

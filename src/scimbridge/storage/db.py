@@ -20,10 +20,17 @@ def create_engine(database_url: str) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(
-            url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            # Bound values are provisioned data, so error logs leave them out.
+            hide_parameters=True,
         )
 
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -39,6 +46,10 @@ def create_engine(database_url: str) -> AsyncEngine:
         # both sides for attributes that are not caseExact.
         cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
+        # SQLite's built-in lower() folds ASCII letters only; Python's folds
+        # every letter, as PostgreSQL's does in a UTF-8 database.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
@@ -46,6 +57,10 @@ def create_engine(database_url: str) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 class SqlStore:

@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from scimbridge.directory.errors import InvalidQuery
+from scimbridge.directory.errors import InvalidQuery, InvalidSort
 from scimbridge.directory.models import user_name_key
 from scimbridge.storage.tables import GroupMemberRow, GroupRow, UserRow
 
@@ -136,13 +136,10 @@ def compare_text(
     """Compare a text expression with a filter value under SCIM semantics."""
     if value is None:
         return _compare_null(expression, op)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if not isinstance(value, str):
         raise InvalidQuery(f"a string attribute cannot be compared with {value!r}")
-    text = str(value)
+    text = value
     if not case_exact:
-        # NOTE: SQLite's built-in lower() folds ASCII letters only, so there a
-        # non-ASCII letter still compares with its case. userName and group
-        # displayName avoid this through their case-folded key columns.
         expression = func.lower(expression)
         text = text.lower()
 
@@ -606,7 +603,7 @@ def _group_display_name_handler(
     attribute: Attribute, op: CompareOperator | None, value: Any
 ) -> Condition:
     if op is not None and isinstance(value, str):
-        # display_name_key holds the display name lowercased by Python.
+        # display_name_key contains the display name lowercased by Python.
         key = value.lower()
         return compare_text(groups.c.display_name_key, op, key, case_exact=True)
     return _column_handler(groups.c.display_name, "string")(attribute, op, value)
@@ -752,15 +749,20 @@ def _sort_expression(
     sort_by: str,
     columns: dict[str, Any],
 ) -> ColumnElement[Any]:
-    attribute = _with_default_sub(_resolve(model, core, _attr_path(sort_by)))
+    try:
+        attribute = _with_default_sub(_resolve(model, core, _attr_path(sort_by)))
+    except (InvalidQuery, ValueError) as exc:
+        raise InvalidSort(f"invalid sortBy {sort_by!r}: {exc}") from exc
     if attribute.kind == "complex":
         # RFC 7644 section 3.4.2.3: a complex sortBy must name a sub-attribute.
-        raise InvalidQuery(f"sortBy {sort_by!r} must name a sub-attribute")
+        raise InvalidSort(f"sortBy {sort_by!r} must name a sub-attribute")
+
     key = (
         attribute.name if attribute.sub is None else f"{attribute.name}.{attribute.sub}"
     )
     if attribute.schema == core and key in columns:
         return columns[key]
+
     json = JsonAccess(dialect)
     keys: tuple[str, ...] = (attribute.name,)
     if attribute.schema != core:
@@ -770,6 +772,7 @@ def _sort_expression(
             table.c.attributes, keys + ((attribute.sub,) if attribute.sub else ())
         )
         return text if attribute.case_exact else func.lower(text)
+
     # RFC 7644 section 3.4.2.3: a multi-valued attribute sorts by its primary
     # value, else by its first one.
     element, position = json.numbered_elements(table.c.attributes, keys)

@@ -226,6 +226,11 @@ class SqlUsers:
         )
 
     async def query(self, org_id: uuid.UUID, query: ResourceQuery) -> Page[UserRecord]:
+        # The ORDER BY is built first so that an invalid sortBy is rejected
+        # even when no resource matches.
+        order = filtering.user_order(
+            query.sort_by, query.descending, self._c.dialect.name
+        )
         condition = users.c.org_id == org_id
         if query.filter is not None:
             condition = condition & filtering.user_condition(
@@ -239,9 +244,6 @@ class SqlUsers:
         if query.limit == 0 or query.offset >= total:
             return Page(total=total, items=[])
 
-        order = filtering.user_order(
-            query.sort_by, query.descending, self._c.dialect.name
-        )
         rows = await self._c.execute(
             select(users)
             .where(condition)
@@ -339,6 +341,11 @@ class SqlGroups:
         )
 
     async def query(self, org_id: uuid.UUID, query: ResourceQuery) -> Page[GroupRecord]:
+        # The ORDER BY is built first so that an invalid sortBy is rejected
+        # even when no resource matches.
+        order = filtering.group_order(
+            query.sort_by, query.descending, self._c.dialect.name
+        )
         condition = groups.c.org_id == org_id
         if query.filter is not None:
             condition = condition & filtering.group_condition(
@@ -352,9 +359,6 @@ class SqlGroups:
         if query.limit == 0 or query.offset >= total:
             return Page(total=total, items=[])
 
-        order = filtering.group_order(
-            query.sort_by, query.descending, self._c.dialect.name
-        )
         rows = await self._c.execute(
             select(groups)
             .where(condition)
