@@ -407,3 +407,11 @@ def _get_when_ready(url: str, headers: dict[str, str]) -> httpx.Response | None:
         except httpx.TransportError:
             time.sleep(0.1)
     return None
+
+
+def test_json_error_is_one_object(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --json, a failing command prints one JSON object holding the error."""
+    status = main(["org", "show", "no-such-org-anywhere", "--json"])
+    assert status == 1
+    output = json.loads(capsys.readouterr().out)
+    assert "no-such-org-anywhere" in output["error"]

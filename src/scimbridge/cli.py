@@ -8,6 +8,7 @@ while it is behind.
 """
 
 import argparse
+import json
 import sys
 
 from alembic.util.exc import CommandError as AlembicCommandError
@@ -27,15 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args, load_settings())
     except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = str(exc)
     except AlembicCommandError as exc:
-        print(f"error: migration failed: {exc}", file=sys.stderr)
+        message = f"migration failed: {exc}"
     except SQLAlchemyError as exc:
-        print(f"error: database request failed: {_first_line(exc)}", file=sys.stderr)
+        message = f"database request failed: {_first_line(exc)}"
     except OSError as exc:
         # Apart from the database the commands do no I/O, so an OSError here
         # is a failed database connection.
-        print(f"error: database connection failed: {exc}", file=sys.stderr)
+        message = f"database connection failed: {exc}"
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
     return 1
 
 
