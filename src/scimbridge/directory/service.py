@@ -296,15 +296,6 @@ async def _resolve_members(
     missing = [member_id for member_id in wanted if member_id not in types]
     if missing:
         raise InvalidMembers(missing)
-
-    child_groups = [member_id for member_id, kind in types.items() if kind == "Group"]
-    if child_groups and group_id in await unit.groups.nested_groups(
-        org_id, child_groups
-    ):
-        raise InvalidRecord(
-            f"group {group_id} is nested in a group it would contain: nested "
-            "groups cannot form a cycle"
-        )
     return types
 
 

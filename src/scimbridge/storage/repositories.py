@@ -490,34 +490,6 @@ class SqlGroups:
             )
         )
 
-    async def nested_groups(
-        self, org_id: uuid.UUID, group_ids: Iterable[uuid.UUID]
-    ) -> set[uuid.UUID]:
-        """Return every group nested, at any depth, in the given groups."""
-        wanted = list(group_ids)
-        if not wanted:
-            return set()
-        nested = (
-            select(group_members.c.member_id)
-            .where(
-                group_members.c.org_id == org_id,
-                group_members.c.group_id.in_(wanted),
-                group_members.c.member_type == "Group",
-            )
-            .cte("nested", recursive=True)
-        )
-        # UNION, not UNION ALL, so that a cycle already stored ends the walk.
-        nested = nested.union(
-            select(group_members.c.member_id)
-            .join(nested, group_members.c.group_id == nested.c.member_id)
-            .where(
-                group_members.c.org_id == org_id,
-                group_members.c.member_type == "Group",
-            )
-        )
-        rows = await self._c.execute(select(nested.c.member_id))
-        return set(rows.scalars())
-
 
 def _group_values(group: GroupRecord) -> dict[str, Any]:
     return {
