@@ -39,9 +39,9 @@ def test_remove_by_filter_then_add(org: ScimOrg) -> None:
         {"op": "remove", "path": f'members[value eq "{u2}"]'},
         {"op": "add", "path": "members", "value": [{"value": u3, "display": "max"}]},
     ]
-    assert org.patch(f"/Groups/{g1}", operations).status_code == 200
+    assert org.patch(f"/Groups/{g1}", operations).status_code == 204
     assert _members(org, g1) == {u1, u3}
-    assert org.patch(f"/Groups/{g1}", operations).status_code == 200
+    assert org.patch(f"/Groups/{g1}", operations).status_code == 204
     assert _members(org, g1) == {u1, u3}
 
 
@@ -51,7 +51,7 @@ def test_entra_remove_with_value_list(org: ScimOrg) -> None:
     response = org.patch(
         f"/Groups/{g1}", [{"op": "Remove", "path": "members", "value": [{"value": u2}]}]
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
     assert _members(org, g1) == {u1}
 
 
@@ -61,7 +61,7 @@ def test_replace_members_with_empty_list(org: ScimOrg) -> None:
     response = org.patch(
         f"/Groups/{g1}", [{"op": "replace", "path": "members", "value": []}]
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
     assert _members(org, g1) == set()
     assert org.get(f"/Groups/{g1}").json()["displayName"] == "Sales EMEA"
 
@@ -71,7 +71,7 @@ def test_remove_members_without_value_clears(org: ScimOrg) -> None:
     _, _, _, g1 = _setup(org)
     assert (
         org.patch(f"/Groups/{g1}", [{"op": "remove", "path": "members"}]).status_code
-        == 200
+        == 204
     )
     assert _members(org, g1) == set()
 
@@ -97,7 +97,7 @@ def test_okta_rename_with_id_in_value(org: ScimOrg) -> None:
         f"/Groups/{g1}",
         [{"op": "replace", "value": {"id": g1, "displayName": "Sales"}}],
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
     assert org.get(f"/Groups/{g1}").json()["displayName"] == "Sales"
 
 
@@ -105,7 +105,7 @@ def test_pathless_members_value(org: ScimOrg) -> None:
     """A path-less add whose value holds members adds them."""
     u1, u2, u3, g1 = _setup(org)
     operations = [{"op": "add", "value": {"members": [{"value": u3}]}}]
-    assert org.patch(f"/Groups/{g1}", operations).status_code == 200
+    assert org.patch(f"/Groups/{g1}", operations).status_code == 204
     assert _members(org, g1) == {u1, u2, u3}
 
 
@@ -217,6 +217,24 @@ def test_nested_group_cycle_allowed(org: ScimOrg) -> None:
     response = org.patch(
         f"/Groups/{a}", [{"op": "add", "path": "members", "value": [{"value": b}]}]
     )
-    assert response.status_code == 200
+    assert response.status_code == 204
     assert _members(org, a) == {b}
     assert _members(org, b) == {a}
+
+
+def test_patch_returns_resource_on_request(org: ScimOrg) -> None:
+    """A Group PATCH with attributes returns 200 and the requested attributes."""
+    u1, _, u3, g1 = _setup(org)
+    operations = [{"op": "add", "path": "members", "value": [{"value": u3}]}]
+    plain = org.patch(f"/Groups/{g1}", operations)
+    assert plain.status_code == 204
+    assert plain.content == b""
+    assert plain.headers["etag"].startswith('W/"')
+    response = org.patch(
+        f"/Groups/{g1}",
+        [{"op": "replace", "path": "displayName", "value": "Renamed"}],
+        params={"attributes": "displayName,members"},
+    )
+    assert response.status_code == 200
+    assert response.json()["displayName"] == "Renamed"
+    assert u1 in {m["value"] for m in response.json()["members"]}

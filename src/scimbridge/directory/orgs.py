@@ -6,6 +6,7 @@ import uuid
 
 from scimbridge.directory.clock import Clock, utc_now
 from scimbridge.directory.errors import InvalidRecord, NotFound, UniquenessConflict
+from scimbridge.directory.ids import new_id
 from scimbridge.directory.models import Organization, OrgStatus
 from scimbridge.directory.ports import DirectoryStore
 
@@ -34,7 +35,7 @@ class Organizations:
             raise InvalidRecord(f"name must be 1 to {MAX_NAME_LENGTH} characters long")
         now = self._clock()
         org = Organization(
-            id=uuid.uuid4(),
+            id=new_id(),
             slug=slug,
             name=name or slug,
             status=OrgStatus.active,

@@ -6,7 +6,6 @@ lifecycle events follow the same rules whoever makes the change.
 """
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from scimbridge.directory.errors import (
     VersionMismatch,
 )
 from scimbridge.directory.events import DirectoryEvent, EventKind, Listener
+from scimbridge.directory.ids import new_id
 from scimbridge.directory.models import (
     GroupDraft,
     GroupRecord,
@@ -67,7 +67,7 @@ class Directory:
         now = self._clock()
         user = UserRecord(
             org_id=org_id,
-            id=uuid.uuid4(),
+            id=new_id(),
             user_name=draft.user_name,
             external_id=draft.external_id,
             display_name=draft.display_name,
@@ -164,7 +164,7 @@ class Directory:
         now = self._clock()
         group = GroupRecord(
             org_id=org_id,
-            id=uuid.uuid4(),
+            id=new_id(),
             display_name=draft.display_name,
             external_id=draft.external_id,
             attributes=draft.attributes,

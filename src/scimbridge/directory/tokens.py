@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from scimbridge.directory.clock import Clock, utc_now
+from scimbridge.directory.ids import new_id
 from scimbridge.directory.models import Organization, OrgStatus, ScimToken
 from scimbridge.directory.ports import DirectoryStore
 
@@ -67,7 +68,7 @@ class ScimTokens:
         secret = f"{TOKEN_SCHEME}_{org.id.hex}_{prefix}{secrets.token_urlsafe(32)}"
         record = ScimToken(
             org_id=org.id,
-            id=uuid.uuid4(),
+            id=new_id(),
             prefix=prefix,
             created_at=self._clock(),
             last_used_at=None,

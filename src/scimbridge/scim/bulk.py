@@ -29,7 +29,8 @@ from scim2_models import (
 from scimbridge.directory.errors import DirectoryError
 from scimbridge.scim.errors import directory_exception, validation_exception
 from scimbridge.scim.handlers import HANDLERS
-from scimbridge.scim.resources import ScimContext
+from scimbridge.scim.projection import Projection
+from scimbridge.scim.resources import GROUP_SCHEMA, USER_SCHEMA, ScimContext
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,13 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _REFERENCE = re.compile(r"bulkId:([^\"/\s]+)")
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?/?$")
+
+
+_LOCATION_ONLY = {
+    "User": Projection(["meta"], None, USER_SCHEMA),
+    "Group": Projection(["meta"], None, GROUP_SCHEMA),
+}
+"""Render only what a Bulk result needs, so no group member list is loaded."""
 
 
 class UnresolvedReference(Exception):
@@ -388,9 +396,21 @@ async def _run_one(
             entry["response"] = resource
         elif method in ("PUT", "PATCH") and resource_id is not None:
             if method == "PUT":
-                resource = await handler.replace(ctx, resource_id, data, if_match)
+                resource = await handler.replace(
+                    ctx,
+                    resource_id,
+                    data,
+                    if_match,
+                    _LOCATION_ONLY[handler.resource_type],
+                )
             else:
-                resource = await handler.patch(ctx, resource_id, data, if_match)
+                resource = await handler.patch(
+                    ctx,
+                    resource_id,
+                    data,
+                    if_match,
+                    _LOCATION_ONLY[handler.resource_type],
+                )
             entry = _entry(operation, "200")
         elif method == "DELETE" and resource_id is not None:
             await handler.delete(ctx, resource_id, if_match)

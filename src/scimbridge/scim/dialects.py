@@ -42,3 +42,67 @@ def complete_manager(payload: Any) -> Any:
     if manager is not extension.get("manager"):
         payload = {**payload, ENTERPRISE_USER: {**extension, "manager": manager}}
     return payload
+
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+LEGACY_CORE = "urn:scim:schemas:core:2.0"
+"""OneLogin's "SCIM v2 Enterprise" app lists this pre-RFC core URN in PUT bodies."""
+
+SCHEMA_ALIASES = {
+    # OneLogin sends the pre-RFC enterprise extension URN, as a schema and as
+    # the key of the extension's attributes.
+    "urn:scim:schemas:extension:enterprise:2.0": ENTERPRISE_USER,
+    # Older Entra ID payloads list the enterprise URN with its last colon
+    # missing, as documented in Microsoft's SCIM provisioning tutorial.
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0User": ENTERPRISE_USER,
+}
+
+IGNORED_SCHEMAS = frozenset(
+    {
+        # Entra ID lists its own group schema next to the core one on POST
+        # /Groups; it declares no attribute scimbridge stores.
+        "http://schemas.microsoft.com/2006/11/resourcemanagement/adscim/2.0/group",
+    }
+)
+
+
+def normalize_schemas(payload: Any, core: str) -> Any:
+    """Map the legacy and vendor schema URNs that IdPs send to the RFC ones.
+
+    The ``schemas`` list and extension keys are rewritten; an unknown URN is
+    left in place, so that validation still rejects it.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("schemas"), list):
+        return payload
+    schemas: list[Any] = []
+    for schema in payload["schemas"]:
+        if not isinstance(schema, str):
+            schemas.append(schema)
+            continue
+        lowered = schema.lower()
+        if lowered in IGNORED_SCHEMAS:
+            continue
+        if lowered == LEGACY_CORE:
+            schema = core
+        schema = next(
+            (
+                canonical
+                for alias, canonical in SCHEMA_ALIASES.items()
+                if alias.lower() == lowered
+            ),
+            schema,
+        )
+        if schema not in schemas:
+            schemas.append(schema)
+
+    normalized = {**payload, "schemas": schemas}
+    for key in list(normalized):
+        canonical = next(
+            (c for alias, c in SCHEMA_ALIASES.items() if alias.lower() == key.lower()),
+            None,
+        )
+        if canonical is not None and canonical not in normalized:
+            normalized[canonical] = normalized.pop(key)
+    return normalized

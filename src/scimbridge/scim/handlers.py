@@ -54,10 +54,20 @@ class ResourceHandler(Protocol):
         self, ctx: ScimContext, raw_id: str, projection: Projection | None = None
     ) -> tuple[dict[str, Any], str]: ...
     async def replace(
-        self, ctx: ScimContext, raw_id: str, payload: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        payload: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]: ...
     async def patch(
-        self, ctx: ScimContext, raw_id: str, body: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        body: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]: ...
     async def delete(
         self, ctx: ScimContext, raw_id: str, if_match: str | None
@@ -101,7 +111,12 @@ class UserHandler:
         return projection.apply(resource) if projection else resource
 
     async def replace(
-        self, ctx: ScimContext, raw_id: str, payload: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        payload: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]:
         user_id = parse_id("User", raw_id)
         document = user_document(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -120,10 +135,15 @@ class UserHandler:
         record = await ctx.services.directory.update_user(
             ctx.org.id, user_id, change, _version_precondition(if_match)
         )
-        return await self._render(ctx, record, None)
+        return await self._render(ctx, record, projection)
 
     async def patch(
-        self, ctx: ScimContext, raw_id: str, body: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        body: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]:
         user_id = parse_id("User", raw_id)
         check_patch_request(body)
@@ -143,7 +163,7 @@ class UserHandler:
         record = await ctx.services.directory.update_user(
             ctx.org.id, user_id, change, _version_precondition(if_match)
         )
-        return await self._render(ctx, record, None)
+        return await self._render(ctx, record, projection)
 
     async def delete(self, ctx: ScimContext, raw_id: str, if_match: str | None) -> None:
         user_id = parse_id("User", raw_id)
@@ -232,7 +252,12 @@ class GroupHandler:
         return projection.apply(resource) if projection else resource
 
     async def replace(
-        self, ctx: ScimContext, raw_id: str, payload: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        payload: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]:
         group_id = parse_id("Group", raw_id)
         document, values = group_document(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
@@ -252,10 +277,15 @@ class GroupHandler:
         record = await ctx.services.directory.update_group(
             ctx.org.id, group_id, change, _version_precondition(if_match)
         )
-        return await self._render(ctx, record, None)
+        return await self._render(ctx, record, projection)
 
     async def patch(
-        self, ctx: ScimContext, raw_id: str, body: Any, if_match: str | None
+        self,
+        ctx: ScimContext,
+        raw_id: str,
+        body: Any,
+        if_match: str | None,
+        projection: Projection | None = None,
     ) -> dict[str, Any]:
         group_id = parse_id("Group", raw_id)
         split = split_group_patch(body)
@@ -284,7 +314,7 @@ class GroupHandler:
         record = await ctx.services.directory.update_group(
             ctx.org.id, group_id, change, _version_precondition(if_match)
         )
-        return await self._render(ctx, record, None)
+        return await self._render(ctx, record, projection)
 
     async def delete(self, ctx: ScimContext, raw_id: str, if_match: str | None) -> None:
         group_id = parse_id("Group", raw_id)

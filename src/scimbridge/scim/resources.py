@@ -157,6 +157,7 @@ def check_patch_request(body: Any) -> list[Any]:
 
 def user_document(payload: Any, context: Context) -> dict[str, Any]:
     """Validate a User request body and return the attributes to store."""
+    payload = dialects.normalize_schemas(payload, USER_SCHEMA)
     payload = _check_schemas(payload, USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
     payload = dialects.complete_manager(payload)
     model = USER_MODEL.model_validate(payload, scim_ctx=context)
@@ -218,6 +219,7 @@ def user_resource(
 
 def group_document(payload: Any, context: Context) -> tuple[dict[str, Any], list[Any]]:
     """Validate a Group request body; return the attributes and the member values."""
+    payload = dialects.normalize_schemas(payload, GROUP_SCHEMA)
     payload = _check_schemas(payload, GROUP_SCHEMA, ())
     members = payload.get("members")
     without_members = {k: v for k, v in payload.items() if k.lower() != "members"}

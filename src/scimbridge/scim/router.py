@@ -58,6 +58,11 @@ def _write_projection(request: Request, handler: ResourceHandler) -> Projection:
     return parameters.projection(handler.core_schema, handler.extensions)
 
 
+def _asks_for_attributes(request: Request) -> bool:
+    params = request.query_params
+    return "attributes" in params or "excludedAttributes" in params
+
+
 def _resource_response(
     resource: dict[str, Any], status: int = 200, projection: Projection | None = None
 ) -> ScimResponse:
@@ -178,18 +183,31 @@ def _register(endpoint: str, handler: ResourceHandler) -> None:
         if_match = request.headers.get("if-match")
         projection = _write_projection(request, handler)
         body = await _body(request)
-        resource = await handler.replace(ctx, resource_id, body, if_match)
-        return _resource_response(resource, projection=projection)
+        resource = await handler.replace(ctx, resource_id, body, if_match, projection)
+        return _resource_response(resource)
 
     async def patch_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
-    ) -> ScimResponse:
+    ) -> Response:
+        """Apply a PatchOp; a Group PATCH answers 204 unless attributes are asked for.
+
+        RFC 7644 section 3.5.2 allows 204 No Content, and Entra ID advises
+        against sending a large group's member list back on every change.
+        """
         ctx = _context(request, org)
         if_match = request.headers.get("if-match")
         projection = _write_projection(request, handler)
         body = await _body(request)
-        resource = await handler.patch(ctx, resource_id, body, if_match)
-        return _resource_response(resource, projection=projection)
+        if handler.resource_type == "Group" and not _asks_for_attributes(request):
+            without_members = Projection(None, ["members"], handler.core_schema)
+            resource = await handler.patch(
+                ctx, resource_id, body, if_match, without_members
+            )
+            return Response(
+                status_code=204, headers={"ETag": resource["meta"]["version"]}
+            )
+        resource = await handler.patch(ctx, resource_id, body, if_match, projection)
+        return _resource_response(resource)
 
     async def delete_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
