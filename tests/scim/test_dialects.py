@@ -183,3 +183,37 @@ def test_remove_without_path_rejected(org: ScimOrg) -> None:
     response = org.patch(f"/Users/{user['id']}", [{"op": "remove"}])
     assert response.status_code == 400
     assert response.json()["scimType"] == "noTarget"
+
+
+def test_entra_manager_filter_without_urn(org: ScimOrg) -> None:
+    """Entra ID's `id eq ... and manager eq ...` finds the user by manager id."""
+    boss = org.create_user("chief@example.com")
+    user = org.create_user(
+        "staff@example.com",
+        schemas=[USER_SCHEMA, ENTERPRISE_SCHEMA],
+        **{ENTERPRISE_SCHEMA: {"manager": {"value": boss["id"]}}},
+    )
+    query = f'id eq "{user["id"]}" and manager eq "{boss["id"]}"'
+    found = org.get("/Users", params={"filter": query}).json()
+    assert found["totalResults"] == 1
+    other = f'id eq "{user["id"]}" and manager eq "{user["id"]}"'
+    assert org.get("/Users", params={"filter": other}).json()["totalResults"] == 0
+
+
+def test_empty_manager_means_none(org: ScimOrg) -> None:
+    """A manager with an empty value is read as no manager."""
+    response = org.post(
+        "/Users",
+        {
+            "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+            "userName": "nomanager@example.com",
+            ENTERPRISE_SCHEMA: {"manager": {"value": ""}, "department": "R&D"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert "manager" not in response.json()[ENTERPRISE_SCHEMA]
+
+
+def test_double_slash_path(org: ScimOrg) -> None:
+    """A base URL joined with a doubled slash still reaches the endpoint."""
+    assert org.client.get("/scim/v2//Users", headers=org.headers).status_code == 200

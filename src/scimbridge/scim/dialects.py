@@ -37,6 +37,14 @@ def complete_manager(payload: Any) -> Any:
     manager = extension.get("manager")
     if isinstance(manager, str):
         manager = {"value": manager}
+    if (
+        isinstance(manager, dict)
+        and not manager.get("value")
+        and not manager.get("$ref")
+    ):
+        # OneLogin and Entra ID templates send an empty manager for users
+        # who have none; it means "no manager", not an invalid reference.
+        manager = None
     if isinstance(manager, dict) and manager.get("value") and not manager.get("$ref"):
         manager = {**manager, "$ref": f"../Users/{manager['value']}"}
     if manager is not extension.get("manager"):

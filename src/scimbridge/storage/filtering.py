@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from inspect import isclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,6 +56,7 @@ group_members = GroupMemberRow.__table__
 
 USER_MODEL: type[BaseModel] = User[EnterpriseUser]
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 Condition = ColumnElement[bool]
@@ -89,6 +91,12 @@ def _resolve(model: type[BaseModel], core: str, path: AttrPath) -> Attribute:
         binding = Path[model](str(path)).resolve()  # type: ignore[valid-type]
     except Exception as exc:
         raise InvalidQuery(f"invalid attribute path {str(path)!r}") from exc
+    if binding is None and path.uri is None and model is USER_MODEL:
+        # Entra ID's manager check filters on ``manager eq "<id>"`` without
+        # the enterprise URN; an extension attribute named alone is found
+        # there when the core schema has no attribute of that name.
+        qualified = f"{ENTERPRISE_USER}:{path}"
+        binding = Path[model](qualified).resolve()  # type: ignore[valid-type]
     if binding is None:
         raise InvalidQuery(f"unknown attribute {str(path)!r}")
 
@@ -104,14 +112,25 @@ def _resolve(model: type[BaseModel], core: str, path: AttrPath) -> Attribute:
     )
 
 
+def _has_value_sub(python_type: type | None) -> bool:
+    return (
+        python_type is not None
+        and isclass(python_type)
+        and issubclass(python_type, BaseModel)
+        and "value" in python_type.model_fields
+    )
+
+
 def _with_default_sub(attribute: Attribute) -> Attribute:
-    """Read a multi-valued complex attribute without sub-attribute as its ``value``.
+    """Read a complex attribute named without sub-attribute as its ``value``.
 
     RFC 7644 section 3.4.2.2 filters multi-valued complex attributes such as
-    ``emails co "example.com"`` on their ``value`` sub-attribute. A single
-    complex attribute such as ``name`` has no ``value`` and stays as it is.
+    ``emails co "example.com"`` on their ``value`` sub-attribute, and Entra
+    ID filters the enterprise ``manager`` the same way. A complex attribute
+    with no ``value``, such as ``name``, stays as it is.
     """
-    if attribute.sub is None and attribute.kind == "complex" and attribute.multi_valued:
+    has_value = attribute.multi_valued or _has_value_sub(attribute.python_type)
+    if attribute.sub is None and attribute.kind == "complex" and has_value:
         return Attribute(
             schema=attribute.schema,
             name=attribute.name,
