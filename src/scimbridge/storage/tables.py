@@ -123,3 +123,8 @@ class GroupMemberRow(Base):
     group_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     member_type: Mapped[str] = mapped_column(String(8))
+
+
+# The sign-in tables live in their own module; importing it here registers
+# them on Base.metadata wherever the schema is used.
+from scimbridge.storage import access_tables as _access_tables  # noqa: E402, F401
