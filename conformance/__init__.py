@@ -10,10 +10,11 @@ from conformance.databases import isolated_database
 from conformance.outcomes import CheckOutcome, Outcome, Tally
 from conformance.runner import run_suites
 from conformance.server import RunningServer, ServerError, running_scimbridge
-from conformance.suites import SUITES, parse_suite_names
+from conformance.suites import IDP_SUITES, SUITES, parse_suite_names
 from conformance.target import ScimTarget, SuiteOptions
 
 __all__ = [
+    "IDP_SUITES",
     "SUITES",
     "CheckOutcome",
     "Outcome",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from conformance.outcomes import CheckOutcome, Outcome, Tally
 from conformance.runner import run_suites
 from conformance.server import ServerError, running_scimbridge
-from conformance.suites import DEFAULT_SUITES, SUITES, parse_suite_names
+from conformance.suites import ALL, DEFAULT_SUITES, SUITES, parse_suite_names
 from conformance.target import ScimTarget, SuiteOptions
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(DEFAULT_SUITES),
         metavar="NAMES",
         help="Comma-separated suites to run, from: "
-        f"{', '.join(sorted(SUITES))}. Default: %(default)s.",
+        f"{', '.join(sorted(SUITES))}, or {ALL} for every suite. "
+        "Default: %(default)s.",
     )
     suite_options.add_argument(
         "--tag",

@@ -1,35 +1,10 @@
 """scim2-tester, the public SCIM 2.0 conformance suite, run against scimbridge.
 
-The server is a real ``scimbridge serve`` process on 127.0.0.1. Its database
-is a scratch database on the PostgreSQL server of SCIMBRIDGE_TEST_DATABASE_URL
-when that variable is set, and a temporary SQLite file otherwise.
+The ``scimbridge_server`` fixture (in this folder's conftest) serves a real
+``scimbridge serve`` process on 127.0.0.1.
 """
 
-import os
-from collections.abc import Iterator
-
-import pytest
-
-from conformance import (
-    CheckOutcome,
-    Outcome,
-    RunningServer,
-    Tally,
-    isolated_database,
-    run_suites,
-    running_scimbridge,
-)
-
-
-@pytest.fixture
-def scimbridge_server() -> Iterator[RunningServer]:
-    """Serve scimbridge on loopback; teardown stops it and drops its database."""
-    requested_url = os.environ.get("SCIMBRIDGE_TEST_DATABASE_URL")
-    with (
-        isolated_database(requested_url) as database_url,
-        running_scimbridge(database_url) as server,
-    ):
-        yield server
+from conformance import CheckOutcome, Outcome, RunningServer, Tally, run_suites
 
 
 def test_scim2_tester_reports_no_failure(scimbridge_server: RunningServer) -> None:

@@ -127,6 +127,24 @@ def _check_strings(value: Any, path: str = "") -> None:
             _check_strings(item, f"{path}.{key}" if path else str(key))
 
 
+def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
+    """Drop attributes whose value is null, at the top and in extensions.
+
+    RFC 7643 section 2.5 makes null equivalent to unassigned. Entra ID's
+    documented create request sends nulls, some for enterprise attributes
+    (``department``, ``manager``) outside the extension object; as
+    unassigned values they are dropped, not rejected as unknown attributes.
+    """
+    cleaned: dict[str, Any] = {}
+    for key, value in payload.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and key.lower().startswith("urn:"):
+            value = {k: v for k, v in value.items() if v is not None}
+        cleaned[key] = value
+    return cleaned
+
+
 def stored_document(document: dict[str, Any]) -> dict[str, Any]:
     """Return the attributes of a validated resource that are stored."""
     stored = {key: value for key, value in document.items() if key not in NOT_STORED}
@@ -159,6 +177,7 @@ def user_document(payload: Any, context: Context) -> dict[str, Any]:
     """Validate a User request body and return the attributes to store."""
     payload = dialects.normalize_schemas(payload, USER_SCHEMA)
     payload = _check_schemas(payload, USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,))
+    payload = _without_nulls(payload)
     payload = dialects.complete_manager(payload)
     model = USER_MODEL.model_validate(payload, scim_ctx=context)
     return stored_document(model.model_dump(scim_ctx=context))
@@ -221,6 +240,7 @@ def group_document(payload: Any, context: Context) -> tuple[dict[str, Any], list
     """Validate a Group request body; return the attributes and the member values."""
     payload = dialects.normalize_schemas(payload, GROUP_SCHEMA)
     payload = _check_schemas(payload, GROUP_SCHEMA, ())
+    payload = _without_nulls(payload)
     members = payload.get("members")
     without_members = {k: v for k, v in payload.items() if k.lower() != "members"}
     model = Group.model_validate(without_members, scim_ctx=context)
