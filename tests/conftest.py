@@ -54,6 +54,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
+        secret_key=SecretStr("test-secret-key-for-connection-secrets"),
         scim_max_results=200,
         scim_bulk_max_operations=50,
         scim_max_payload_bytes=200_000,

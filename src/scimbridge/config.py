@@ -25,6 +25,18 @@ class Settings(BaseSettings):
         default=None,
         description="Platform admin bearer token for /admin; unset disables the API.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that encrypts IdP client secrets and private keys at "
+        "rest; unset on SQLite uses a key file next to the database.",
+    )
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over HTTPS only."
+    )
+    allow_loopback_idp: bool = Field(
+        default=False,
+        description="Development only: allow OIDC issuers on http://127.0.0.1.",
+    )
     base_url: str | None = Field(
         default=None,
         description="Public URL of this server for meta.location; unset uses "

@@ -46,7 +46,6 @@ ORG_OWNED_TABLES = (
     "login_identities",
     "roles",
     "role_mappings",
-    "member_roles",
     "org_admin_tokens",
 )
 ROUTING_INDEXES = {"uq_org_domains_verified_domain"}

@@ -16,7 +16,7 @@ from datetime import timedelta
 from scimbridge.directory.clock import Clock, utc_now
 from scimbridge.directory.ids import new_id
 from scimbridge.directory.models import Organization, OrgStatus, ScimToken
-from scimbridge.directory.ports import DirectoryStore
+from scimbridge.directory.ports import DirectoryStore, DirectoryUnit, TokenRepository
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _org_id_of(token: str) -> uuid.UUID | None:
+def _org_id_of(token: str, scheme: str) -> uuid.UUID | None:
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_SCHEME:
+    if len(parts) != 3 or parts[0] != scheme:
         return None
     try:
         return uuid.UUID(hex=parts[1])
@@ -56,16 +56,31 @@ def _org_id_of(token: str) -> uuid.UUID | None:
         return None
 
 
-class ScimTokens:
-    """Use cases on SCIM bearer tokens."""
+ADMIN_TOKEN_SCHEME = "oadm"  # noqa: S105 (a public prefix, not a secret)
 
-    def __init__(self, store: DirectoryStore, clock: Clock = utc_now) -> None:
+
+class ScimTokens:
+    """Use cases on an organization's bearer tokens.
+
+    The same rules serve SCIM tokens and org admin tokens (``admin=True``),
+    each kind in its own table and with its own scheme, so neither kind of
+    token is accepted where the other is expected.
+    """
+
+    def __init__(
+        self, store: DirectoryStore, clock: Clock = utc_now, *, admin: bool = False
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._admin = admin
+        self._scheme = ADMIN_TOKEN_SCHEME if admin else TOKEN_SCHEME
+
+    def _repository(self, unit: DirectoryUnit) -> TokenRepository:
+        return unit.admin_tokens if self._admin else unit.tokens
 
     async def create(self, org: Organization) -> IssuedToken:
         prefix = secrets.token_hex(PREFIX_LENGTH // 2)
-        secret = f"{TOKEN_SCHEME}_{org.id.hex}_{prefix}{secrets.token_urlsafe(32)}"
+        secret = f"{self._scheme}_{org.id.hex}_{prefix}{secrets.token_urlsafe(32)}"
         record = ScimToken(
             org_id=org.id,
             id=new_id(),
@@ -75,20 +90,27 @@ class ScimTokens:
             revoked_at=None,
         )
         async with self._store.transaction(write=True) as unit:
-            await unit.tokens.add(record, hash_token(secret))
-        logger.info("scim token created org_id=%s prefix=%s", org.id, prefix)
+            await self._repository(unit).add(record, hash_token(secret))
+        logger.info(
+            "token created scheme=%s org_id=%s prefix=%s", self._scheme, org.id, prefix
+        )
         return IssuedToken(record=record, secret=secret)
 
     async def list(self, org: Organization) -> list[ScimToken]:
         async with self._store.transaction() as unit:
-            return await unit.tokens.list(org.id)
+            return await self._repository(unit).list(org.id)
 
     async def revoke(self, org: Organization, prefix: str) -> bool:
         """Revoke the active token with this prefix; return False when none matches."""
         async with self._store.transaction(write=True) as unit:
-            revoked = await unit.tokens.revoke(org.id, prefix, self._clock())
+            revoked = await self._repository(unit).revoke(org.id, prefix, self._clock())
         if revoked:
-            logger.info("scim token revoked org_id=%s prefix=%s", org.id, prefix)
+            logger.info(
+                "token revoked scheme=%s org_id=%s prefix=%s",
+                self._scheme,
+                org.id,
+                prefix,
+            )
         return revoked
 
     async def authenticate(self, token: str) -> Authenticated | None:
@@ -97,11 +119,11 @@ class ScimTokens:
         A suspended organization's token still authenticates, so that the
         caller can respond 403 rather than 401 and the IT admin sees why.
         """
-        org_id = _org_id_of(token)
+        org_id = _org_id_of(token, self._scheme)
         if org_id is None:
             return None
         async with self._store.transaction() as unit:
-            record = await unit.tokens.find_active(org_id, hash_token(token))
+            record = await self._repository(unit).find_active(org_id, hash_token(token))
             org = None if record is None else await unit.orgs.get(org_id)
         if record is None or org is None:
             return None
@@ -113,5 +135,5 @@ class ScimTokens:
         )
         if stale and org.status is OrgStatus.active:
             async with self._store.transaction(write=True) as unit:
-                await unit.tokens.touch(org_id, record.id, now)
+                await self._repository(unit).touch(org_id, record.id, now)
         return Authenticated(org=org, token=record)

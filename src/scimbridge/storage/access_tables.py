@@ -133,25 +133,6 @@ class RoleMappingRow(Base):
     created_at: Mapped[datetime]
 
 
-class MemberRoleRow(Base):
-    """A role a member holds through its SCIM groups, recomputed on each change."""
-
-    __tablename__ = "member_roles"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["org_id", "member_id"], ["users.org_id", "users.id"], ondelete="CASCADE"
-        ),
-        ForeignKeyConstraint(
-            ["org_id", "role_id"], ["roles.org_id", "roles.id"], ondelete="CASCADE"
-        ),
-        Index(None, "org_id", "role_id"),
-    )
-
-    org_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    role_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-
-
 class AdminTokenRow(Base):
     """An organization admin token: manages one organization's configuration."""
 

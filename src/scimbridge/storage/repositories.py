@@ -24,6 +24,8 @@ from scimbridge.directory.models import (
 )
 from scimbridge.directory.ports import ResourceQuery
 from scimbridge.storage import filtering
+from scimbridge.storage.access_repositories import SqlAccess
+from scimbridge.storage.access_tables import AdminTokenRow
 from scimbridge.storage.tables import (
     GroupMemberRow,
     GroupRow,
@@ -117,12 +119,15 @@ def _org(row: Any) -> Organization:
 
 
 class SqlScimTokens:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """Bearer tokens of one kind: SCIM tokens, or org admin tokens by ``table``."""
+
+    def __init__(self, connection: AsyncConnection, table: Any = None) -> None:
         self._c = connection
+        self._table = scim_tokens if table is None else table
 
     async def add(self, token: ScimToken, token_hash: str) -> None:
         await self._c.execute(
-            insert(scim_tokens).values(
+            insert(self._table).values(
                 org_id=token.org_id,
                 id=token.id,
                 prefix=token.prefix,
@@ -136,10 +141,10 @@ class SqlScimTokens:
     async def find_active(self, org_id: uuid.UUID, token_hash: str) -> ScimToken | None:
         row = (
             await self._c.execute(
-                select(scim_tokens).where(
-                    scim_tokens.c.org_id == org_id,
-                    scim_tokens.c.token_hash == token_hash,
-                    scim_tokens.c.revoked_at.is_(None),
+                select(self._table).where(
+                    self._table.c.org_id == org_id,
+                    self._table.c.token_hash == token_hash,
+                    self._table.c.revoked_at.is_(None),
                 )
             )
         ).first()
@@ -147,19 +152,19 @@ class SqlScimTokens:
 
     async def list(self, org_id: uuid.UUID) -> list[ScimToken]:
         rows = await self._c.execute(
-            select(scim_tokens)
-            .where(scim_tokens.c.org_id == org_id)
-            .order_by(scim_tokens.c.created_at, scim_tokens.c.id)
+            select(self._table)
+            .where(self._table.c.org_id == org_id)
+            .order_by(self._table.c.created_at, self._table.c.id)
         )
         return [_token(row) for row in rows]
 
     async def revoke(self, org_id: uuid.UUID, prefix: str, when: datetime) -> bool:
         result = await self._c.execute(
-            update(scim_tokens)
+            update(self._table)
             .where(
-                scim_tokens.c.org_id == org_id,
-                scim_tokens.c.prefix == prefix,
-                scim_tokens.c.revoked_at.is_(None),
+                self._table.c.org_id == org_id,
+                self._table.c.prefix == prefix,
+                self._table.c.revoked_at.is_(None),
             )
             .values(revoked_at=when)
         )
@@ -169,8 +174,8 @@ class SqlScimTokens:
         self, org_id: uuid.UUID, token_id: uuid.UUID, when: datetime
     ) -> None:
         await self._c.execute(
-            update(scim_tokens)
-            .where(scim_tokens.c.org_id == org_id, scim_tokens.c.id == token_id)
+            update(self._table)
+            .where(self._table.c.org_id == org_id, self._table.c.id == token_id)
             .values(last_used_at=when)
         )
 
@@ -527,3 +532,5 @@ class SqlUnit:
         self.tokens = SqlScimTokens(connection)
         self.users = SqlUsers(connection)
         self.groups = SqlGroups(connection)
+        self.access = SqlAccess(connection)
+        self.admin_tokens = SqlScimTokens(connection, AdminTokenRow.__table__)

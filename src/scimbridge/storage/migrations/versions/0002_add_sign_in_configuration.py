@@ -163,34 +163,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "member_roles",
-        sa.Column("org_id", sa.Uuid(), nullable=False),
-        sa.Column("member_id", sa.Uuid(), nullable=False),
-        sa.Column("role_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["org_id", "member_id"],
-            ["users.org_id", "users.id"],
-            name=op.f("fk_member_roles_org_id_member_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["org_id", "role_id"],
-            ["roles.org_id", "roles.id"],
-            name=op.f("fk_member_roles_org_id_role_id_roles"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint(
-            "org_id", "member_id", "role_id", name=op.f("pk_member_roles")
-        ),
-    )
-    with op.batch_alter_table("member_roles", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_member_roles_org_id_role_id"),
-            ["org_id", "role_id"],
-            unique=False,
-        )
-
-    op.create_table(
         "role_mappings",
         sa.Column("org_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -221,10 +193,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_role_mappings_org_id_source"))
 
     op.drop_table("role_mappings")
-    with op.batch_alter_table("member_roles", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_member_roles_org_id_role_id"))
-
-    op.drop_table("member_roles")
     with op.batch_alter_table("login_identities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_identities_org_id_member_id"))
 
