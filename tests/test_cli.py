@@ -318,6 +318,7 @@ def test_serve_migrates_then_runs_uvicorn(
 ) -> None:
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setenv("SCIMBRIDGE_REDIS_URL", "redis://127.0.0.1:6379/15")
 
     status = main(["serve", "--port", "8123", "--workers", "2"])
 
@@ -335,6 +336,23 @@ def test_serve_migrates_then_runs_uvicorn(
             },
         )
     ]
+
+
+def test_serve_workers_need_redis(
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Several workers without Redis would each keep their own sessions."""
+    calls: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.delenv("SCIMBRIDGE_REDIS_URL", raising=False)
+
+    status = main(["serve", "--workers", "2"])
+
+    assert status == 1
+    assert calls == []
+    assert "SCIMBRIDGE_REDIS_URL" in capsys.readouterr().err
 
 
 def test_serve_postgres_behind_does_not_start(

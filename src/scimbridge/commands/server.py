@@ -5,7 +5,12 @@ import json
 
 import uvicorn
 
-from scimbridge.commands.common import Subcommands, add_json_flag, prepare_database
+from scimbridge.commands.common import (
+    CommandError,
+    Subcommands,
+    add_json_flag,
+    prepare_database,
+)
 from scimbridge.config import Settings
 from scimbridge.logs import configure_logging
 from scimbridge.storage.migrate import current_revision, upgrade_database
@@ -35,6 +40,13 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers > 1 and not settings.redis_url:
+        # Each worker would keep its own in-process sessions, so a SCIM
+        # deactivation handled by one worker would miss the others' sessions.
+        raise CommandError(
+            "--workers above 1 needs SCIMBRIDGE_REDIS_URL: without Redis each "
+            "worker keeps its own sessions and cannot revoke the others'"
+        )
     configure_logging(settings.log_level)
     prepare_database(settings)
     # Each worker builds its own application, reading the same environment.
