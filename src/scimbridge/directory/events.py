@@ -19,9 +19,12 @@ class EventKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DirectoryEvent:
+    """A committed change; ``member_ids`` lists members whose groups changed."""
+
     kind: EventKind
     org_id: UUID
     resource_id: UUID
+    member_ids: tuple[UUID, ...] = ()
 
 
 Listener = Callable[[DirectoryEvent], Awaitable[None]]

@@ -52,8 +52,19 @@ class Directory:
         """Call ``listener`` after each committed change."""
         self._listeners.append(listener)
 
-    async def _emit(self, kind: EventKind, org_id: UUID, resource_id: UUID) -> None:
-        event = DirectoryEvent(kind=kind, org_id=org_id, resource_id=resource_id)
+    async def _emit(
+        self,
+        kind: EventKind,
+        org_id: UUID,
+        resource_id: UUID,
+        member_ids: Sequence[UUID] = (),
+    ) -> None:
+        event = DirectoryEvent(
+            kind=kind,
+            org_id=org_id,
+            resource_id=resource_id,
+            member_ids=tuple(member_ids),
+        )
         logger.info(
             "directory event=%s org_id=%s resource_id=%s", kind, org_id, resource_id
         )
@@ -177,7 +188,7 @@ class Directory:
             await unit.groups.add(group)
             if members:
                 await unit.groups.add_members(org_id, group.id, members)
-        await self._emit(EventKind.group_created, org_id, group.id)
+        await self._emit(EventKind.group_created, org_id, group.id, list(members))
         return group
 
     async def get_group(self, org_id: UUID, group_id: UUID) -> GroupRecord:
@@ -234,14 +245,16 @@ class Directory:
             if not attributes_changed and membership.is_empty:
                 return group
 
-            await _apply_membership(unit, org_id, group_id, membership)
+            changed_members = await _apply_membership(
+                unit, org_id, group_id, membership
+            )
             group.display_name = draft.display_name
             group.external_id = draft.external_id
             group.attributes = draft.attributes
             group.version += 1
             group.updated_at = self._clock()
             await unit.groups.update(group)
-        await self._emit(EventKind.group_updated, org_id, group_id)
+        await self._emit(EventKind.group_updated, org_id, group_id, changed_members)
         return group
 
     async def delete_group(
@@ -253,9 +266,9 @@ class Directory:
                 raise NotFound("Group", group_id)
             _check_version(group.version, expected_version)
             await unit.groups.remove_from_all_groups(org_id, group_id)
-            await unit.groups.clear_members(org_id, group_id)
+            former = await unit.groups.clear_members(org_id, group_id)
             await unit.groups.delete(org_id, group_id)
-        await self._emit(EventKind.group_deleted, org_id, group_id)
+        await self._emit(EventKind.group_deleted, org_id, group_id, former)
 
 
 def _check_version(current: int, expected: int | None) -> None:
@@ -301,14 +314,20 @@ async def _resolve_members(
 
 async def _apply_membership(
     unit: DirectoryUnit, org_id: UUID, group_id: UUID, change: MembershipChange
-) -> None:
+) -> list[UUID]:
+    """Apply a membership change; return the ids whose membership may have changed."""
+    touched: dict[UUID, None] = {}
     if change.replace is not None:
-        await unit.groups.clear_members(org_id, group_id)
+        touched.update(dict.fromkeys(await unit.groups.clear_members(org_id, group_id)))
         replacement = await _resolve_members(unit, org_id, group_id, change.replace)
         if replacement:
             await unit.groups.add_members(org_id, group_id, replacement)
+        touched.update(dict.fromkeys(replacement))
     if change.remove:
         await unit.groups.remove_members(org_id, group_id, change.remove)
+        touched.update(dict.fromkeys(change.remove))
     additions = await _resolve_members(unit, org_id, group_id, change.add)
     if additions:
         await unit.groups.add_members(org_id, group_id, additions)
+    touched.update(dict.fromkeys(additions))
+    return list(touched)

@@ -479,12 +479,18 @@ class SqlGroups:
                 )
             )
 
-    async def clear_members(self, org_id: uuid.UUID, group_id: uuid.UUID) -> None:
-        await self._c.execute(
-            delete(group_members).where(
+    async def clear_members(
+        self, org_id: uuid.UUID, group_id: uuid.UUID
+    ) -> list[uuid.UUID]:
+        """Remove every member of a group; return the ids removed."""
+        result = await self._c.execute(
+            delete(group_members)
+            .where(
                 group_members.c.org_id == org_id, group_members.c.group_id == group_id
             )
+            .returning(group_members.c.member_id)
         )
+        return list(result.scalars())
 
     async def remove_from_all_groups(
         self, org_id: uuid.UUID, member_id: uuid.UUID
