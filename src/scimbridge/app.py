@@ -14,6 +14,7 @@ from scimbridge.scim.errors import install_error_handlers
 from scimbridge.scim.paths import TrailingSlashMiddleware
 from scimbridge.scim.router import router as scim_router
 from scimbridge.services import Services, build_services
+from scimbridge.sso.routes import router as sso_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_admin_error_handlers(app)
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(admin_router, prefix="/admin")
+    app.include_router(sso_router, prefix="/sso")
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app

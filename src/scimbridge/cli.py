@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimbridge import __version__
-from scimbridge.commands import orgs, server, tokens
+from scimbridge.commands import access, connections, orgs, saml, server, tokens
 from scimbridge.commands.common import CommandError, Handler
 from scimbridge.config import Settings
 
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_commands(commands)
     orgs.add_commands(commands)
     tokens.add_commands(commands)
+    connections.add_commands(commands)
+    saml.add_commands(commands)
+    access.add_commands(commands)
     return parser
 
 

@@ -177,7 +177,7 @@ def test_server_error_is_scim_error(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal state")
 
-    monkeypatch.setattr(services.directory, "query_users", broken)
+    monkeypatch.setattr(services.directory, "user_page", broken)
     body = _assert_scim_error(org.get("/Users"), 500)
     assert "secret" not in body["detail"]
     assert "Traceback" not in body["detail"]

@@ -1,1 +1,1 @@
-"""Platform admin API at ``/admin``: organizations and their SCIM tokens."""
+"""Admin API at ``/admin``: organizations, tokens and their sign-in configuration."""

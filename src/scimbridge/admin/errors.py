@@ -5,6 +5,7 @@
     AdminError              500 server_error
      +-- InvalidRequest     400 invalid_request
      +-- InvalidToken       401 invalid_token
+     +-- Forbidden          403 forbidden
      +-- ResourceNotFound   404 not_found
      +-- Conflict           409 conflict
 
@@ -72,6 +73,11 @@ class InvalidToken(AdminError):
     error = "invalid_token"
 
 
+class Forbidden(AdminError):
+    status_code = 403
+    error = "forbidden"
+
+
 class ResourceNotFound(AdminError):
     status_code = 404
     error = "not_found"
@@ -115,7 +121,15 @@ def _describe_problem(error: Mapping[str, object]) -> str:
     if parts[:1] == ["body"]:
         parts = parts[1:]
     where = ".".join(str(part) for part in parts) or "request body"
-    return f"{where}: {error.get('msg')}"
+    return f"{where}: {problem_message(error)}"
+
+
+def problem_message(error: Mapping[str, object]) -> str:
+    """Return a pydantic error's message, without the "Value error, " of validators."""
+    context = error.get("ctx")
+    if error.get("type") == "value_error" and isinstance(context, Mapping):
+        return str(context.get("error"))
+    return str(error.get("msg"))
 
 
 def install_admin_error_handlers(app: FastAPI) -> None:

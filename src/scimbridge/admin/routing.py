@@ -2,14 +2,14 @@
 
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from scimbridge.admin.auth import authorize_admin
+from scimbridge.admin.auth import ORG_PATH_PARAMETER, authenticate, authorize
 from scimbridge.admin.errors import (
     AdminError,
     error_from_http_exception,
@@ -20,21 +20,31 @@ logger = logging.getLogger(__name__)
 
 
 class AdminRoute(APIRoute):
-    """A route that checks the admin token, then runs the endpoint.
+    """A route for the platform admin only: check the token, then run the endpoint.
 
-    The token is checked before FastAPI reads the body, so an unauthenticated
-    request gets 401 (or 404 while the API is disabled) whatever it sends.
+    The token and the route's access rule are checked before FastAPI reads
+    the body, so an unauthenticated request gets 401 (or 404 while the API is
+    disabled), and an org admin 403 or 404, whatever it sends. The principal
+    is then stored in ``request.state.admin_principal`` for the endpoint.
     Every failure of the request, from authentication, body validation or the
     endpoint, is rendered here in the admin format, so it never reaches the
     application's exception handlers.
     """
+
+    org_admin_allowed: ClassVar[bool] = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def handle_as_admin(request: Request) -> Response:
             try:
-                authorize_admin(request)
+                principal = await authenticate(request)
+                authorize(
+                    principal,
+                    request.path_params.get(ORG_PATH_PARAMETER),
+                    org_admin_allowed=self.org_admin_allowed,
+                )
+                request.state.admin_principal = principal
                 return await handle(request)
             except AdminError as exc:
                 return exc.to_response()
@@ -53,3 +63,12 @@ class AdminRoute(APIRoute):
                 ).to_response()
 
         return handle_as_admin
+
+
+class OrgAdminRoute(AdminRoute):
+    """A route on one organization, open to the platform admin and to its org admins.
+
+    The path must name the organization with the ``slug_or_id`` parameter.
+    """
+
+    org_admin_allowed = True

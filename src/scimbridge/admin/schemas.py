@@ -1,6 +1,7 @@
 """Request and response bodies of the admin API, reused by `scimbridge --json`."""
 
 from datetime import datetime
+from typing import Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,7 +62,7 @@ class ScimTokenOut(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, token: ScimToken) -> "ScimTokenOut":
+    def of(cls, token: ScimToken) -> Self:
         return cls(
             prefix=token.prefix,
             created_at=token.created_at,
@@ -83,10 +84,27 @@ class IssuedScimToken(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, issued: IssuedToken) -> "IssuedScimToken":
+    def of(cls, issued: IssuedToken) -> Self:
         return cls(
             token=issued.secret,
             prefix=issued.record.prefix,
             org_id=issued.record.org_id,
             created_at=issued.record.created_at,
         )
+
+
+class AdminTokenOut(ScimTokenOut):
+    """An org admin token's prefix and usage, without the secret."""
+
+
+class AdminTokenList(BaseModel):
+    tokens: list[AdminTokenOut]
+
+
+class IssuedAdminToken(IssuedScimToken):
+    """A new org admin token, with the secret that this response alone contains."""
+
+    token: str = Field(
+        description="The bearer token for the organization's admin API, shown "
+        "only here."
+    )

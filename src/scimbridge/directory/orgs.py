@@ -3,6 +3,7 @@
 import logging
 import re
 import uuid
+from collections.abc import Callable
 
 from scimbridge.directory.clock import Clock, utc_now
 from scimbridge.directory.errors import InvalidRecord, NotFound, UniquenessConflict
@@ -20,9 +21,15 @@ MAX_NAME_LENGTH = 200
 class Organizations:
     """Use cases on organizations."""
 
-    def __init__(self, store: DirectoryStore, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: DirectoryStore,
+        clock: Clock = utc_now,
+        on_status_change: Callable[[], None] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._on_status_change = on_status_change
 
     async def create(self, slug: str, name: str | None = None) -> Organization:
         """Create an active organization; the slug must be new and well formed."""
@@ -73,5 +80,7 @@ class Organizations:
             updated = await unit.orgs.set_status(org.id, status, self._clock())
         if updated is None:
             raise NotFound("Organization", slug_or_id)
+        if self._on_status_change is not None:
+            self._on_status_change()
         logger.info("organization status org_id=%s status=%s", org.id, status.value)
         return updated

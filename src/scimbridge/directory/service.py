@@ -100,6 +100,56 @@ class Directory:
             raise NotFound("User", user_id)
         return user
 
+    async def user_view(
+        self, org_id: UUID, user_id: UUID, *, with_groups: bool
+    ) -> tuple[UserRecord, list[GroupRef] | None]:
+        """Return a user and, if asked, its groups, in one transaction."""
+        async with self._store.transaction() as unit:
+            user = await unit.users.get(org_id, user_id)
+            if user is None:
+                raise NotFound("User", user_id)
+            if not with_groups:
+                return user, None
+            groups = await unit.users.groups_of(org_id, [user_id])
+        return user, groups.get(user_id, [])
+
+    async def user_page(
+        self, org_id: UUID, query: ResourceQuery, *, with_groups: bool
+    ) -> tuple[Page[UserRecord], dict[UUID, list[GroupRef]]]:
+        """Return a page of users and, if asked, their groups, in one transaction."""
+        async with self._store.transaction() as unit:
+            page = await unit.users.query(org_id, query)
+            groups: dict[UUID, list[GroupRef]] = {}
+            if with_groups and page.items:
+                ids = [user.id for user in page.items]
+                groups = await unit.users.groups_of(org_id, ids)
+        return page, groups
+
+    async def group_view(
+        self, org_id: UUID, group_id: UUID, *, with_members: bool
+    ) -> tuple[GroupRecord, list[MemberRef] | None]:
+        """Return a group and, if asked, its members, in one transaction."""
+        async with self._store.transaction() as unit:
+            group = await unit.groups.get(org_id, group_id)
+            if group is None:
+                raise NotFound("Group", group_id)
+            if not with_members:
+                return group, None
+            members = await unit.groups.members(org_id, [group_id])
+        return group, members.get(group_id, [])
+
+    async def group_page(
+        self, org_id: UUID, query: ResourceQuery, *, with_members: bool
+    ) -> tuple[Page[GroupRecord], dict[UUID, list[MemberRef]]]:
+        """Return a page of groups and, if asked, their members, in one transaction."""
+        async with self._store.transaction() as unit:
+            page = await unit.groups.query(org_id, query)
+            members: dict[UUID, list[MemberRef]] = {}
+            if with_members and page.items:
+                ids = [group.id for group in page.items]
+                members = await unit.groups.members(org_id, ids)
+        return page, members
+
     async def query_users(self, org_id: UUID, query: ResourceQuery) -> Page[UserRecord]:
         async with self._store.transaction() as unit:
             return await unit.users.query(org_id, query)

@@ -435,6 +435,10 @@ class SignIn:
         )
         return ResolvedLogin(member=member, roles=roles, created=created, linked=linked)
 
+    async def member(self, org_id: UUID, member_id: UUID) -> UserRecord | None:
+        """Return the member, or None when it was deleted."""
+        return await self._member(org_id, member_id)
+
     async def _member(self, org_id: UUID, member_id: UUID) -> UserRecord | None:
         try:
             return await self._directory.get_user(org_id, member_id)

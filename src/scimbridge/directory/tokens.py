@@ -9,6 +9,7 @@ whole token is stored.
 import hashlib
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,13 @@ logger = logging.getLogger(__name__)
 TOKEN_SCHEME = "scim"  # noqa: S105 (a public prefix, not a secret)
 PREFIX_LENGTH = 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+MAX_CACHED_TOKENS = 10_000
+AUTH_CACHE_SECONDS = 5.0
+"""How long a process reuses a successful token lookup.
+
+Revocation through this process takes effect at once; another process
+stops accepting a revoked token within this many seconds.
+"""
 """``last_used_at`` is written at most this often per token, to keep reads cheap."""
 
 
@@ -74,6 +82,11 @@ class ScimTokens:
         self._clock = clock
         self._admin = admin
         self._scheme = ADMIN_TOKEN_SCHEME if admin else TOKEN_SCHEME
+        self._cache: dict[str, tuple[float, Authenticated]] = {}
+
+    def forget(self) -> None:
+        """Drop cached lookups, after a revocation or an organization status change."""
+        self._cache.clear()
 
     def _repository(self, unit: DirectoryUnit) -> TokenRepository:
         return unit.admin_tokens if self._admin else unit.tokens
@@ -104,6 +117,7 @@ class ScimTokens:
         """Revoke the active token with this prefix; return False when none matches."""
         async with self._store.transaction(write=True) as unit:
             revoked = await self._repository(unit).revoke(org.id, prefix, self._clock())
+        self._cache.clear()
         if revoked:
             logger.info(
                 "token revoked scheme=%s org_id=%s prefix=%s",
@@ -122,8 +136,12 @@ class ScimTokens:
         org_id = _org_id_of(token, self._scheme)
         if org_id is None:
             return None
+        token_hash = hash_token(token)
+        cached = self._cache.get(token_hash)
+        if cached is not None and time.monotonic() - cached[0] < AUTH_CACHE_SECONDS:
+            return cached[1]
         async with self._store.transaction() as unit:
-            record = await self._repository(unit).find_active(org_id, hash_token(token))
+            record = await self._repository(unit).find_active(org_id, token_hash)
             org = None if record is None else await unit.orgs.get(org_id)
         if record is None or org is None:
             return None
@@ -136,4 +154,8 @@ class ScimTokens:
         if stale and org.status is OrgStatus.active:
             async with self._store.transaction(write=True) as unit:
                 await self._repository(unit).touch(org_id, record.id, now)
-        return Authenticated(org=org, token=record)
+        found = Authenticated(org=org, token=record)
+        if len(self._cache) >= MAX_CACHED_TOKENS:
+            self._cache.clear()
+        self._cache[token_hash] = (time.monotonic(), found)
+        return found

@@ -5,7 +5,6 @@ exactly like the same request sent alone.
 """
 
 from typing import Any, Protocol
-from uuid import UUID
 
 from scim2_models import Context, Group, InvalidValueException, PatchOp
 
@@ -13,7 +12,6 @@ from scimbridge.directory.models import (
     GroupDraft,
     GroupRecord,
     MembershipChange,
-    Page,
     UserDraft,
     UserRecord,
 )
@@ -97,8 +95,14 @@ class UserHandler:
         self, ctx: ScimContext, raw_id: str, projection: Projection | None = None
     ) -> tuple[dict[str, Any], str]:
         user_id = parse_id("User", raw_id)
-        record = await ctx.services.directory.get_user(ctx.org.id, user_id)
-        return await self._render(ctx, record, projection), etag(record.version)
+        with_groups = projection is None or projection.returns("groups")
+        record, groups = await ctx.services.directory.user_view(
+            ctx.org.id, user_id, with_groups=with_groups
+        )
+        resource = user_resource(ctx, record, groups)
+        if projection is not None:
+            resource = projection.apply(resource)
+        return resource, etag(record.version)
 
     async def _render(
         self, ctx: ScimContext, record: UserRecord, projection: Projection | None
@@ -174,14 +178,9 @@ class UserHandler:
     async def query(
         self, ctx: ScimContext, query: ResourceQuery, projection: Projection
     ) -> tuple[int, list[dict[str, Any]]]:
-        page: Page[UserRecord] = await ctx.services.directory.query_users(
-            ctx.org.id, query
+        page, groups = await ctx.services.directory.user_page(
+            ctx.org.id, query, with_groups=projection.returns("groups")
         )
-        groups: dict[UUID, Any] = {}
-        if page.items and projection.returns("groups"):
-            groups = await ctx.services.directory.groups_of(
-                ctx.org.id, [record.id for record in page.items]
-            )
         resources = [
             projection.apply(
                 user_resource(
@@ -235,8 +234,17 @@ class GroupHandler:
         self, ctx: ScimContext, raw_id: str, projection: Projection | None = None
     ) -> tuple[dict[str, Any], str]:
         group_id = parse_id("Group", raw_id)
-        record = await ctx.services.directory.get_group(ctx.org.id, group_id)
-        return await self._render(ctx, record, projection), etag(record.version)
+        with_members = projection is None or projection.returns("members")
+        record, members = await ctx.services.directory.group_view(
+            ctx.org.id, group_id, with_members=with_members
+        )
+        with_display = projection is not None and projection.requests(
+            "members", "display"
+        )
+        resource = group_resource(ctx, record, members, with_display)
+        if projection is not None:
+            resource = projection.apply(resource)
+        return resource, etag(record.version)
 
     async def _render(
         self, ctx: ScimContext, record: GroupRecord, projection: Projection | None
@@ -325,15 +333,10 @@ class GroupHandler:
     async def query(
         self, ctx: ScimContext, query: ResourceQuery, projection: Projection
     ) -> tuple[int, list[dict[str, Any]]]:
-        page: Page[GroupRecord] = await ctx.services.directory.query_groups(
-            ctx.org.id, query
-        )
-        members: dict[UUID, Any] = {}
         wants_members = projection.returns("members")
-        if page.items and wants_members:
-            members = await ctx.services.directory.members_of(
-                ctx.org.id, [record.id for record in page.items]
-            )
+        page, members = await ctx.services.directory.group_page(
+            ctx.org.id, query, with_members=wants_members
+        )
         resources = [
             projection.apply(
                 group_resource(

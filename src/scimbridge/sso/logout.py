@@ -1,0 +1,45 @@
+"""SP-initiated SAML Single Logout: a LogoutRequest sent by HTTP-Redirect."""
+
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from scimbridge.sessions.store import Session
+from scimbridge.sso.connections import SamlConnection
+from scimbridge.sso.saml import names
+from scimbridge.sso.saml.authn_request import new_request_id
+from scimbridge.sso.saml.bindings import build_redirect_url
+
+
+def logout_request_url(connection: SamlConnection, session: Session) -> str | None:
+    """Return the IdP logout URL for a session, or None if the IdP has none.
+
+    The request names the NameID and SessionIndex the IdP asserted at login,
+    and is signed with the connection's SP key when it signs AuthnRequests.
+    """
+    slo_url = connection.idp.slo_url
+    name_id = session.upstream.get("name_id")
+    if not slo_url or not name_id:
+        return None
+    request = etree.Element(
+        f"{{{names.SAMLP}}}LogoutRequest",
+        nsmap={"samlp": names.SAMLP, "saml": names.SAML},
+    )
+    request.set("ID", new_request_id())
+    request.set("Version", names.VERSION_2_0)
+    request.set("IssueInstant", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    request.set("Destination", slo_url)
+    issuer = etree.SubElement(request, names.ISSUER)
+    issuer.text = connection.sp.entity_id
+    name_id_element = etree.SubElement(request, f"{{{names.SAML}}}NameID")
+    name_id_element.text = name_id
+    session_index = session.upstream.get("session_index")
+    if session_index:
+        index = etree.SubElement(request, f"{{{names.SAMLP}}}SessionIndex")
+        index.text = session_index
+    return build_redirect_url(
+        slo_url,
+        etree.tostring(request),
+        parameter="SAMLRequest",
+        signing_key_pem=connection.signing_key_pem,
+    )

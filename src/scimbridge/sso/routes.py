@@ -1,0 +1,279 @@
+"""Browser endpoints of sign-in: discovery, ACS, callback, session and logout."""
+
+import logging
+import secrets
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from scimbridge.directory.access import Connection, ConnectionKind
+from scimbridge.directory.errors import NotFound
+from scimbridge.directory.models import OrgStatus
+from scimbridge.services import Services
+from scimbridge.sessions.cookies import (
+    CookieSettings,
+    clear_session_cookie,
+    session_cookie,
+    session_id_from_cookie_header,
+)
+from scimbridge.sso import pages
+from scimbridge.sso.connections import saml_connection, sp_metadata
+from scimbridge.sso.login import LoginFailed, LoginResult
+from scimbridge.sso.logout import logout_request_url
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+LOGIN_COOKIE = "scimbridge_login"
+MAX_SAML_RESPONSE = 512 * 1024
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _base_url(request: Request) -> str:
+    configured = _services(request).settings.base_url
+    return configured or str(request.base_url).rstrip("/")
+
+
+def _cookie_settings(request: Request) -> CookieSettings:
+    return CookieSettings(secure=_services(request).settings.cookie_secure)
+
+
+def _fail(exc: LoginFailed, **ids: object) -> Response:
+    """Log the stable code and details; show the browser only a reference."""
+    reference = secrets.token_hex(6)
+    context = " ".join(f"{key}={value}" for key, value in ids.items())
+    logger.warning(
+        "login failed code=%s reference=%s %s detail=%s",
+        exc.code,
+        reference,
+        context,
+        exc.detail,
+    )
+    return pages.error_page(reference)
+
+
+async def _connection(
+    request: Request, org_id: str, connection_id: str, kind: ConnectionKind
+) -> Connection | None:
+    try:
+        org_uuid, connection_uuid = uuid.UUID(org_id), uuid.UUID(connection_id)
+    except ValueError:
+        return None
+    services = _services(request)
+    try:
+        org = await services.orgs.get(str(org_uuid))
+        connection = await services.signin.get_connection(org_uuid, connection_uuid)
+    except NotFound:
+        return None
+    if org.status is not OrgStatus.active or connection.kind is not kind:
+        return None
+    return connection
+
+
+def _start_url(request: Request, connection: Connection, return_to: str | None) -> str:
+    query = {"org": str(connection.org_id), "connection": str(connection.id)}
+    if return_to:
+        query["return_to"] = return_to
+    return f"{_base_url(request)}/sso/login?{urlencode(query)}"
+
+
+@router.get("/login")
+async def start_login(
+    request: Request,
+    org: str | None = None,
+    email: str | None = None,
+    connection: str | None = None,
+    return_to: str | None = None,
+) -> Response:
+    """Start a login for an organization, found by slug, id or email domain.
+
+    The answer for an unknown organization or email is the same page as for
+    an organization without an enabled connection, so it reveals neither.
+    """
+    services = _services(request)
+    org_record = None
+    try:
+        if org:
+            org_record = await services.orgs.get(org)
+        elif email:
+            org_id = await services.signin.org_for_email(email)
+            if org_id is not None:
+                org_record = await services.orgs.get(str(org_id))
+    except NotFound:
+        org_record = None
+    if org_record is None or org_record.status is not OrgStatus.active:
+        return pages.no_connection_page()
+
+    enabled = [
+        c for c in await services.signin.list_connections(org_record.id) if c.enabled
+    ]
+    if connection:
+        enabled = [c for c in enabled if str(c.id) == connection]
+    if not enabled:
+        return pages.no_connection_page()
+    if len(enabled) > 1:
+        options = [(c.name, _start_url(request, c, return_to)) for c in enabled]
+        return pages.chooser_page(options)
+
+    chosen = await services.signin.get_connection(org_record.id, enabled[0].id)
+    try:
+        redirect = await services.logins.start(chosen, _base_url(request), return_to)
+    except LoginFailed as exc:
+        return _fail(exc, org_id=org_record.id, connection_id=chosen.id)
+    response = RedirectResponse(redirect.location, status_code=303)
+    _set_login_cookie(request, response, redirect.browser_key)
+    return response
+
+
+def _set_login_cookie(request: Request, response: Response, value: str) -> None:
+    secure = _services(request).settings.cookie_secure
+    # The IdP posts the SAML Response from its own site, so the binding
+    # cookie must travel on a cross-site POST: SameSite=None, which
+    # browsers accept only with Secure. Plain-http development uses Lax.
+    response.set_cookie(
+        LOGIN_COOKIE,
+        value,
+        max_age=600,
+        path="/sso/",
+        secure=secure,
+        httponly=True,
+        samesite="none" if secure else "lax",
+    )
+
+
+def _finish(request: Request, result: LoginResult) -> Response:
+    settings = _cookie_settings(request)
+    response = RedirectResponse(result.return_to, status_code=303)
+    response.headers.append("Set-Cookie", session_cookie(result.session, settings))
+    response.delete_cookie(LOGIN_COOKIE, path="/sso/")
+    return response
+
+
+@router.get("/saml/{org_id}/{connection_id}/metadata")
+async def saml_metadata(request: Request, org_id: str, connection_id: str) -> Response:
+    """Serve the SP metadata of a SAML connection, for the IdP's admin."""
+    connection = await _connection(request, org_id, connection_id, ConnectionKind.saml)
+    if connection is None:
+        return Response(status_code=404)
+    document = sp_metadata(saml_connection(connection, _base_url(request)))
+    return Response(document, media_type="application/samlmetadata+xml")
+
+
+@router.post("/saml/{org_id}/{connection_id}/acs")
+async def saml_acs(
+    request: Request,
+    org_id: str,
+    connection_id: str,
+    saml_response: Annotated[
+        str, Form(alias="SAMLResponse", max_length=MAX_SAML_RESPONSE)
+    ],
+    relay_state: Annotated[str | None, Form(alias="RelayState", max_length=256)] = None,
+) -> Response:
+    """Receive the IdP's Response (HTTP-POST binding) and open a session."""
+    connection = await _connection(request, org_id, connection_id, ConnectionKind.saml)
+    if connection is None:
+        return _fail(
+            LoginFailed("login.unknown_connection", "no enabled SAML connection here"),
+            org_id=org_id,
+            connection_id=connection_id,
+        )
+    try:
+        result = await _services(request).logins.finish_saml(
+            connection,
+            _base_url(request),
+            saml_response,
+            relay_state,
+            request.cookies.get(LOGIN_COOKIE),
+        )
+    except LoginFailed as exc:
+        return _fail(exc, org_id=org_id, connection_id=connection_id)
+    return _finish(request, result)
+
+
+@router.get("/oidc/{org_id}/{connection_id}/callback")
+async def oidc_callback(request: Request, org_id: str, connection_id: str) -> Response:
+    """Receive the authorization response, redeem the code and open a session."""
+    connection = await _connection(request, org_id, connection_id, ConnectionKind.oidc)
+    if connection is None:
+        return _fail(
+            LoginFailed("login.unknown_connection", "no enabled OIDC connection here"),
+            org_id=org_id,
+            connection_id=connection_id,
+        )
+    params = dict(request.query_params)
+    try:
+        result = await _services(request).logins.finish_oidc(
+            connection, _base_url(request), params, request.cookies.get(LOGIN_COOKIE)
+        )
+    except LoginFailed as exc:
+        return _fail(exc, org_id=org_id, connection_id=connection_id)
+    return _finish(request, result)
+
+
+@router.get("/session")
+async def current_session(request: Request) -> Response:
+    """Describe the browser's session, or answer 401 when it has none."""
+    settings = _cookie_settings(request)
+    session_id = session_id_from_cookie_header(
+        request.headers.get("cookie", ""), settings
+    )
+    session = await _services(request).logins.current(session_id)
+    if session is None:
+        return JSONResponse({"error": "no_session"}, status_code=401)
+    return JSONResponse(
+        {
+            "org_id": str(session.org_id),
+            "member_id": str(session.member_id),
+            "connection_id": str(session.connection_id),
+            "roles": list(session.roles),
+            "expires_at": session.expires_at.isoformat(),
+            "auth_time": session.auth_time.isoformat(),
+        }
+    )
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """End the session here, then at the SAML IdP when it has a logout endpoint."""
+    services = _services(request)
+    settings = _cookie_settings(request)
+    session_id = session_id_from_cookie_header(
+        request.headers.get("cookie", ""), settings
+    )
+    session = await services.logins.logout(session_id)
+
+    location = None
+    if session is not None:
+        try:
+            connection = await services.signin.get_connection(
+                session.org_id, session.connection_id
+            )
+        except NotFound:
+            connection = None
+        if connection is not None and connection.kind is ConnectionKind.saml:
+            saml = saml_connection(connection, _base_url(request))
+            location = logout_request_url(saml, session)
+    response: Response = (
+        RedirectResponse(location, status_code=303)
+        if location
+        else pages.signed_out_page()
+    )
+    response.headers.append("Set-Cookie", clear_session_cookie(settings))
+    return response
+
+
+@router.get("/saml/{org_id}/{connection_id}/slo")
+async def saml_logout_response(
+    request: Request, org_id: str, connection_id: str
+) -> Response:
+    """Land the browser after the IdP's LogoutResponse; the session is already gone."""
+    del org_id, connection_id
+    return pages.signed_out_page()

@@ -1,0 +1,346 @@
+"""Checks of a verified Assertion, and the claims read from it.
+
+Every function here takes the Assertion that a verified signature covers (see
+``response.trusted_assertion``), never one found by searching the document.
+Values are read with ``xml.text_content``, so a comment inside a NameID or an
+attribute value cannot shorten it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from scimbridge.sso.saml import names
+from scimbridge.sso.saml.config import IdpConfig, SpConfig
+from scimbridge.sso.saml.errors import ErrorCode, SamlError
+from scimbridge.sso.saml.times import (
+    check_not_before,
+    check_not_on_or_after,
+    read_time,
+    require_time,
+)
+from scimbridge.sso.saml.xml import (
+    child_elements,
+    find_child,
+    find_children,
+    local_name,
+    require_attribute,
+    require_child,
+    text_content,
+)
+
+_KNOWN_CONDITIONS = {
+    names.AUDIENCE_RESTRICTION,
+    # Replay protection already makes every assertion one-time.
+    names.ONE_TIME_USE,
+    # scimbridge never passes assertions on, so a proxy limit has nothing to limit.
+    names.PROXY_RESTRICTION,
+}
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    name_id: str
+    name_id_format: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """The bearer SubjectConfirmationData that passed."""
+
+    in_response_to: str | None
+    not_on_or_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    authn_instant: datetime
+    session_index: str | None
+    session_not_on_or_after: datetime | None
+
+
+def same_url(received: str, configured: str) -> bool:
+    """Compare URLs exactly, except for scheme and host case and a default port.
+
+    ``https://SP.example:443/acs`` equals ``https://sp.example/acs``, but a longer
+    path, another port or http for https never matches.
+    """
+    expected = _normalize_url(configured)
+    return expected is not None and _normalize_url(received) == expected
+
+
+@lru_cache(maxsize=1024)
+def _normalize_url(url: str) -> tuple[str, str, str, str, str] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return scheme, netloc, parts.path or "/", parts.query, parts.fragment
+
+
+def check_assertion_element(
+    assertion: etree._Element, now: datetime, sp: SpConfig
+) -> str:
+    """Check Version, ID and IssueInstant, and return the Assertion ID."""
+    if assertion.get("Version") != names.VERSION_2_0:
+        raise SamlError(
+            ErrorCode.VERSION_UNSUPPORTED,
+            f"the Assertion Version is {assertion.get('Version')!r}, not '2.0'",
+        )
+    assertion_id = require_attribute(assertion, "ID")
+    issue_instant = require_time(assertion, "IssueInstant")
+    check_not_before(issue_instant, now, sp.clock_skew, "the Assertion (IssueInstant)")
+    return assertion_id
+
+
+def check_assertion_issuer(assertion: etree._Element, idp: IdpConfig) -> str:
+    """Require the Assertion Issuer to be the configured IdP entity ID."""
+    issuer = require_child(assertion, names.ISSUER)
+    if child_elements(assertion)[0] is not issuer:
+        raise SamlError(
+            ErrorCode.SCHEMA_INVALID,
+            "the Issuer must be the first child of the Assertion",
+        )
+    return check_issuer(issuer, idp, "Assertion")
+
+
+def check_issuer(issuer: etree._Element, idp: IdpConfig, owner: str) -> str:
+    """Require ``issuer`` to name the configured IdP, in the entity format."""
+    value = text_content(issuer)
+    issuer_format = issuer.get("Format")
+    if issuer_format not in (None, names.ENTITY_FORMAT):
+        raise SamlError(
+            ErrorCode.ISSUER_MISMATCH,
+            f"the {owner} Issuer Format is {issuer_format!r}; it must be the entity "
+            "format or absent",
+        )
+    if value != idp.entity_id:
+        raise SamlError(
+            ErrorCode.ISSUER_MISMATCH,
+            f"the {owner} Issuer is {value[:200]!r}, but this connection expects the "
+            f"IdP entity ID {idp.entity_id!r}",
+        )
+    return value
+
+
+def check_conditions(
+    assertion: etree._Element, now: datetime, sp: SpConfig
+) -> datetime | None:
+    """Check the Conditions time window and condition types; return NotOnOrAfter."""
+    conditions = find_child(assertion, names.CONDITIONS)
+    if conditions is None:
+        raise SamlError(ErrorCode.SCHEMA_INVALID, "the Assertion has no Conditions")
+    for condition in child_elements(conditions):
+        if condition.tag not in _KNOWN_CONDITIONS:
+            raise SamlError(
+                ErrorCode.CONDITION_UNSUPPORTED,
+                f"the Assertion has a {local_name(condition)} condition, which "
+                "scimbridge cannot evaluate, so the assertion cannot be valid "
+                "here",
+            )
+    not_before = read_time(conditions, "NotBefore")
+    not_on_or_after = read_time(conditions, "NotOnOrAfter")
+    check_not_before(not_before, now, sp.clock_skew, "the Assertion")
+    check_not_on_or_after(not_on_or_after, now, sp.clock_skew, "the Assertion")
+    return not_on_or_after
+
+
+def check_audience(assertion: etree._Element, sp: SpConfig) -> None:
+    """Require every AudienceRestriction to contain the SP entity ID.
+
+    SAML Core: the assertion is valid only for a member of each
+    AudienceRestriction. A missing restriction is rejected, so an assertion made
+    for any SP cannot be used here.
+    """
+    conditions = require_child(assertion, names.CONDITIONS)
+    restrictions = find_children(conditions, names.AUDIENCE_RESTRICTION)
+    if not restrictions:
+        raise SamlError(
+            ErrorCode.AUDIENCE_MISMATCH,
+            "the Assertion has no AudienceRestriction; configure the IdP with this "
+            f"connection's SP entity ID {sp.entity_id!r} as the audience",
+        )
+    for restriction in restrictions:
+        audiences = [
+            text_content(audience).strip()
+            for audience in find_children(restriction, names.AUDIENCE)
+        ]
+        if sp.entity_id not in audiences:
+            raise SamlError(
+                ErrorCode.AUDIENCE_MISMATCH,
+                f"the Assertion audience is {audiences!r}, but this connection's SP "
+                f"entity ID is {sp.entity_id!r}",
+            )
+
+
+def read_subject(assertion: etree._Element, sp: SpConfig) -> Subject:
+    """Return the NameID value and format."""
+    subject = require_child(assertion, names.SUBJECT)
+    if find_children(subject, names.ENCRYPTED_ID) or find_children(
+        subject, names.BASE_ID
+    ):
+        raise SamlError(
+            ErrorCode.SUBJECT_INVALID,
+            "the Subject has an EncryptedID or BaseID, which scimbridge does not "
+            "support; configure the IdP to send a plain NameID",
+        )
+    name_id = find_child(subject, names.NAME_ID)
+    if name_id is None:
+        raise SamlError(ErrorCode.SUBJECT_INVALID, "the Subject has no NameID")
+    value = text_content(name_id)
+    if not value.strip():
+        raise SamlError(ErrorCode.SUBJECT_INVALID, "the NameID is empty")
+    qualifier = name_id.get("SPNameQualifier")
+    if qualifier is not None and qualifier != sp.entity_id:
+        raise SamlError(
+            ErrorCode.SUBJECT_INVALID,
+            f"the NameID SPNameQualifier is {qualifier!r}, but this connection's SP "
+            f"entity ID is {sp.entity_id!r}",
+        )
+    return Subject(value, name_id.get("Format"))
+
+
+def check_subject_confirmation(
+    assertion: etree._Element,
+    sp: SpConfig,
+    now: datetime,
+    expected_request_id: str | None,
+) -> Confirmation:
+    """Return the first bearer SubjectConfirmation whose data passes every check.
+
+    In the Web Browser SSO profile, Recipient is the ACS URL, NotOnOrAfter is
+    required, and InResponseTo, when present, is the ID of the AuthnRequest.
+    """
+    subject = require_child(assertion, names.SUBJECT)
+    bearers = [
+        confirmation
+        for confirmation in find_children(subject, names.SUBJECT_CONFIRMATION)
+        if confirmation.get("Method") == names.BEARER
+    ]
+    if not bearers:
+        raise SamlError(
+            ErrorCode.SUBJECT_CONFIRMATION_INVALID,
+            "the Subject has no SubjectConfirmation with the bearer method",
+        )
+    first_error: SamlError | None = None
+    for bearer in bearers:
+        try:
+            return _check_bearer(bearer, sp, now, expected_request_id)
+        except SamlError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def _check_bearer(
+    confirmation: etree._Element,
+    sp: SpConfig,
+    now: datetime,
+    expected_request_id: str | None,
+) -> Confirmation:
+    data = find_child(confirmation, names.SUBJECT_CONFIRMATION_DATA)
+    if data is None:
+        raise SamlError(
+            ErrorCode.SUBJECT_CONFIRMATION_INVALID,
+            "the bearer SubjectConfirmation has no SubjectConfirmationData",
+        )
+    recipient = data.get("Recipient")
+    if recipient is None or not same_url(recipient, sp.acs_url):
+        raise SamlError(
+            ErrorCode.RECIPIENT_MISMATCH,
+            f"the SubjectConfirmationData Recipient is {recipient!r}, but this "
+            f"connection's ACS URL is {sp.acs_url!r}",
+        )
+    not_on_or_after = require_time(data, "NotOnOrAfter")
+    check_not_on_or_after(
+        not_on_or_after, now, sp.clock_skew, "the bearer SubjectConfirmationData"
+    )
+    check_not_before(
+        read_time(data, "NotBefore"), now, sp.clock_skew, "the SubjectConfirmationData"
+    )
+    in_response_to = data.get("InResponseTo")
+    if in_response_to is not None and in_response_to != expected_request_id:
+        raise SamlError(
+            ErrorCode.IN_RESPONSE_TO_MISMATCH,
+            f"the SubjectConfirmationData answers request {in_response_to!r}, "
+            f"but this sign-in expects {expected_request_id!r}",
+        )
+    return Confirmation(in_response_to, not_on_or_after)
+
+
+def read_authentication(
+    assertion: etree._Element, now: datetime, sp: SpConfig
+) -> Authentication:
+    """Return the AuthnStatement's instant, session index and session end."""
+    statement = find_child(assertion, names.AUTHN_STATEMENT)
+    if statement is None:
+        raise SamlError(
+            ErrorCode.AUTHN_STATEMENT_MISSING, "the Assertion has no AuthnStatement"
+        )
+    session_not_on_or_after = read_time(statement, "SessionNotOnOrAfter")
+    if (
+        session_not_on_or_after is not None
+        and now - sp.clock_skew >= session_not_on_or_after
+    ):
+        raise SamlError(
+            ErrorCode.SESSION_EXPIRED,
+            f"the IdP session ended at {session_not_on_or_after.isoformat()} "
+            "(AuthnStatement SessionNotOnOrAfter)",
+        )
+    return Authentication(
+        authn_instant=require_time(statement, "AuthnInstant"),
+        session_index=statement.get("SessionIndex"),
+        session_not_on_or_after=session_not_on_or_after,
+    )
+
+
+def read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
+    """Return the attribute values by Name, rejecting duplicate and encrypted ones."""
+    attributes: dict[str, list[str]] = {}
+    for statement in find_children(assertion, names.ATTRIBUTE_STATEMENT):
+        for attribute in child_elements(statement):
+            if attribute.tag != names.ATTRIBUTE:
+                raise SamlError(
+                    ErrorCode.ATTRIBUTE_INVALID,
+                    f"the AttributeStatement has a {local_name(attribute)}; "
+                    "scimbridge reads only plain Attribute elements",
+                )
+            name = require_attribute(attribute, "Name")
+            if name in attributes:
+                raise SamlError(
+                    ErrorCode.ATTRIBUTE_INVALID,
+                    f"the attribute {name[:200]!r} appears twice; send one "
+                    "Attribute with several values instead",
+                )
+            attributes[name] = _attribute_values(attribute, name)
+    return attributes
+
+
+def _attribute_values(attribute: etree._Element, name: str) -> list[str]:
+    values = []
+    for value in find_children(attribute, names.ATTRIBUTE_VALUE):
+        if value.get(f"{{{names.XSI}}}nil") in ("true", "1"):
+            continue
+        children = child_elements(value)
+        if not children:
+            values.append(text_content(value))
+        elif len(children) == 1 and children[0].tag == names.NAME_ID:
+            # Some IdPs send a NameID as an attribute value (eduPersonTargetedID).
+            values.append(text_content(children[0]))
+        else:
+            raise SamlError(
+                ErrorCode.ATTRIBUTE_INVALID,
+                f"a value of attribute {name[:200]!r} contains XML elements; only "
+                "text values and a single NameID are supported",
+            )
+    return values

@@ -1,0 +1,475 @@
+"""Validation of a SAML Response at the AssertionConsumerService, as named steps.
+
+:func:`validate_response` parses the message once and runs each check on that one
+tree, in the order below. Checks before the signature steps only reject; claims
+are read only from the Assertion that :func:`trusted_assertion` takes from a
+verified signature. Outer Response attributes (Destination, InResponseTo, Status)
+are unauthenticated when only the Assertion is signed, so they may reject a
+message but never make one acceptable.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from lxml import etree
+
+from scimbridge.sso.saml import assertion as checks
+from scimbridge.sso.saml import names
+from scimbridge.sso.saml.config import IdpConfig, SpConfig
+from scimbridge.sso.saml.encryption import decrypt_assertion
+from scimbridge.sso.saml.errors import ErrorCode, SamlError
+from scimbridge.sso.saml.replay import ReplayGuard
+from scimbridge.sso.saml.signature import (
+    VerifiedSignature,
+    find_signature,
+    verify_signature,
+)
+from scimbridge.sso.saml.times import require_time
+from scimbridge.sso.saml.xml import (
+    DEFAULT_LIMITS,
+    XmlLimits,
+    child_elements,
+    decode_post_message,
+    find_child,
+    find_children,
+    parse_xml,
+    require_attribute,
+    require_child,
+    text_content,
+)
+
+StepHook = Callable[[str, bool, SamlError | None], None]
+"""Called after each step with its name, whether it passed, and its error."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Elements whose number the document-wide structure check controls: one assertion,
+# and signature parts only inside the Signatures of the Response and the Assertion.
+_COUNTED = (
+    names.ASSERTION,
+    names.ENCRYPTED_ASSERTION,
+    names.SIGNATURE,
+    names.SIGNED_INFO,
+    names.SIGNATURE_VALUE,
+    names.REFERENCE,
+    names.DIGEST_VALUE,
+    names.OBJECT,
+    names.MANIFEST,
+)
+_SIGNATURE_PARTS = (
+    names.SIGNATURE,
+    names.SIGNED_INFO,
+    names.SIGNATURE_VALUE,
+    names.REFERENCE,
+    names.DIGEST_VALUE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SamlLogin:
+    """The identity that a valid Response asserts, read from its verified Assertion."""
+
+    issuer: str
+    name_id: str
+    name_id_format: str | None
+    attributes: dict[str, list[str]]
+    session_index: str | None
+    session_not_on_or_after: datetime | None
+    assertion_id: str
+    authn_instant: datetime
+
+
+class _Steps:
+    def __init__(self, on_step: StepHook | None) -> None:
+        self._on_step = on_step
+
+    def run(
+        self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        try:
+            result = step(*args, **kwargs)
+        except SamlError as exc:
+            if self._on_step is not None:
+                self._on_step(name, False, exc)
+            raise
+        if self._on_step is not None:
+            self._on_step(name, True, None)
+        return result
+
+
+def validate_response(
+    message: bytes | str,
+    *,
+    idp: IdpConfig,
+    sp: SpConfig,
+    now: datetime,
+    expected_request_id: str | None,
+    allow_idp_initiated: bool,
+    replay: ReplayGuard,
+    on_step: StepHook | None = None,
+    limits: XmlLimits = DEFAULT_LIMITS,
+) -> SamlLogin:
+    """Validate a SAMLResponse posted to the ACS and return the login it asserts.
+
+    :param message: the Response XML, or its base64 form as posted.
+    :param now: the time to check validity windows at, with a time zone.
+    :param expected_request_id: the ID of the AuthnRequest this browser session
+        sent, or None when it sent none.
+    :param allow_idp_initiated: accept an unsolicited Response when
+        ``expected_request_id`` is None. Such a Response must then carry no
+        InResponseTo.
+    :param replay: records assertion IDs; a second use of one is rejected.
+    :param on_step: reports each step as it finishes, for ``scimbridge saml check``.
+    :raises SamlError: at the first failed step.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must have a time zone")
+    steps = _Steps(on_step)
+
+    xml = steps.run("decode message", decode_post_message, message, limits)
+    response = steps.run("parse XML", parse_xml, xml, limits)
+    steps.run("check Response element", check_response_element, response)
+    steps.run("check Status", check_status, response)
+    steps.run("check Response Issuer", check_response_issuer, response, idp)
+    steps.run("check Destination", check_destination, response, sp)
+    steps.run("check document structure", check_document_structure, response)
+
+    response_verified = None
+    response_signature = find_signature(response)
+    if response_signature is not None:
+        response_verified = steps.run(
+            "verify Response signature",
+            verify_signature,
+            response,
+            response_signature,
+            certificates=idp.signing_certificates,
+            allow_sha1=idp.allow_sha1,
+        )
+
+    encrypted = find_child(response, names.ENCRYPTED_ASSERTION)
+    if encrypted is not None:
+        steps.run("decrypt assertion", decrypt, response, encrypted, sp, limits)
+
+    assertion_verified = None
+    candidate = require_child(response, names.ASSERTION)
+    assertion_signature = find_signature(candidate)
+    if assertion_signature is not None:
+        assertion_verified = steps.run(
+            "verify Assertion signature",
+            verify_signature,
+            candidate,
+            assertion_signature,
+            certificates=idp.signing_certificates,
+            allow_sha1=idp.allow_sha1,
+        )
+
+    assertion = steps.run(
+        "check signature coverage",
+        trusted_assertion,
+        response_verified,
+        assertion_verified,
+        idp,
+    )
+    return _read_login(
+        steps,
+        response,
+        assertion,
+        response_verified is not None,
+        idp=idp,
+        sp=sp,
+        now=now,
+        expected_request_id=expected_request_id,
+        allow_idp_initiated=allow_idp_initiated,
+        replay=replay,
+    )
+
+
+def _read_login(
+    steps: _Steps,
+    response: etree._Element,
+    assertion: etree._Element,
+    response_signed: bool,
+    *,
+    idp: IdpConfig,
+    sp: SpConfig,
+    now: datetime,
+    expected_request_id: str | None,
+    allow_idp_initiated: bool,
+    replay: ReplayGuard,
+) -> SamlLogin:
+    """Run the checks on the trusted Assertion and build the login from it."""
+    assertion_id = steps.run(
+        "check Assertion element", checks.check_assertion_element, assertion, now, sp
+    )
+    issuer = steps.run(
+        "check Assertion Issuer", checks.check_assertion_issuer, assertion, idp
+    )
+    not_on_or_after = steps.run(
+        "check Conditions", checks.check_conditions, assertion, now, sp
+    )
+    steps.run("check Audience", checks.check_audience, assertion, sp)
+    subject = steps.run("read Subject", checks.read_subject, assertion, sp)
+    confirmation = steps.run(
+        "check SubjectConfirmation",
+        checks.check_subject_confirmation,
+        assertion,
+        sp,
+        now,
+        expected_request_id,
+    )
+    steps.run(
+        "check InResponseTo",
+        check_in_response_to,
+        response,
+        confirmation,
+        response_signed=response_signed,
+        expected_request_id=expected_request_id,
+        allow_idp_initiated=allow_idp_initiated,
+    )
+    authentication = steps.run(
+        "read AuthnStatement", checks.read_authentication, assertion, now, sp
+    )
+    attributes = steps.run("read attributes", checks.read_attributes, assertion)
+
+    expires_at = max(
+        time for time in (not_on_or_after, confirmation.not_on_or_after) if time
+    )
+    steps.run(
+        "check replay",
+        check_replay,
+        replay,
+        idp,
+        assertion_id,
+        expires_at + sp.clock_skew,
+    )
+    return SamlLogin(
+        issuer=issuer,
+        name_id=subject.name_id,
+        name_id_format=subject.name_id_format,
+        attributes=attributes,
+        session_index=authentication.session_index,
+        session_not_on_or_after=authentication.session_not_on_or_after,
+        assertion_id=assertion_id,
+        authn_instant=authentication.authn_instant,
+    )
+
+
+def check_response_element(response: etree._Element) -> None:
+    """Require a samlp:Response of SAML 2.0 with an ID and IssueInstant."""
+    if response.tag != names.RESPONSE:
+        raise SamlError(
+            ErrorCode.NOT_A_RESPONSE,
+            f"the message is a {response.tag!r}, not a SAML 2.0 protocol Response",
+        )
+    if response.get("Version") != names.VERSION_2_0:
+        raise SamlError(
+            ErrorCode.VERSION_UNSUPPORTED,
+            f"the Response Version is {response.get('Version')!r}, not '2.0'",
+        )
+    require_attribute(response, "ID")
+    require_time(response, "IssueInstant")
+
+
+def check_status(response: etree._Element) -> None:
+    """Require the top-level StatusCode Success, with no second-level code."""
+    status = require_child(response, names.STATUS)
+    code = require_child(status, names.STATUS_CODE)
+    value = code.get("Value")
+    second_level = find_child(code, names.STATUS_CODE)
+    if value == names.STATUS_SUCCESS and second_level is None:
+        return
+    detail = f"the IdP returned status {value!r}"
+    if second_level is not None:
+        detail += f" with second-level status {second_level.get('Value')!r}"
+    message = find_child(status, names.STATUS_MESSAGE)
+    if message is not None:
+        detail += f" and the message {text_content(message)[:200]!r}"
+    raise SamlError(ErrorCode.STATUS_NOT_SUCCESS, detail)
+
+
+def check_response_issuer(response: etree._Element, idp: IdpConfig) -> None:
+    """Require the optional Response Issuer to be the configured IdP."""
+    issuer = find_child(response, names.ISSUER)
+    if issuer is None:
+        return
+    if child_elements(response)[0] is not issuer:
+        raise SamlError(
+            ErrorCode.SCHEMA_INVALID,
+            "the Issuer must be the first child of the Response",
+        )
+    checks.check_issuer(issuer, idp, "Response")
+
+
+def check_destination(response: etree._Element, sp: SpConfig) -> None:
+    """Require Destination to be the ACS URL; a signed Response must have one.
+
+    SAML Bindings requires Destination on a message signed for the HTTP-POST
+    binding, so a signed Response cannot be replayed to another endpoint.
+    """
+    destination = response.get("Destination")
+    if destination is None:
+        if find_signature(response) is not None:
+            raise SamlError(
+                ErrorCode.DESTINATION_MISMATCH,
+                "the Response is signed but has no Destination",
+            )
+        return
+    if not checks.same_url(destination, sp.acs_url):
+        raise SamlError(
+            ErrorCode.DESTINATION_MISMATCH,
+            f"the Response Destination is {destination[:200]!r}, but this "
+            f"connection's ACS URL is {sp.acs_url!r}",
+        )
+
+
+def check_document_structure(response: etree._Element) -> etree._Element:
+    """Require one assertion, a direct child, and signatures only where allowed.
+
+    The whole document is counted, so a copy of an assertion or of signature parts
+    hidden in Extensions, in another element or in a ds:Object is rejected rather
+    than ignored. Returns the Assertion or EncryptedAssertion.
+    """
+    counts = Counter(element.tag for element in response.iter(*_COUNTED))
+    assertions = find_children(response, names.ASSERTION) + find_children(
+        response, names.ENCRYPTED_ASSERTION
+    )
+    total = counts[names.ASSERTION] + counts[names.ENCRYPTED_ASSERTION]
+    if total == 0:
+        raise SamlError(ErrorCode.NO_ASSERTION, "the Response has no Assertion")
+    if total > 1 or len(assertions) != 1:
+        raise SamlError(
+            ErrorCode.MULTIPLE_ASSERTIONS,
+            f"the document has {total} assertions; a Response must contain exactly "
+            "one Assertion or EncryptedAssertion, as its direct child",
+        )
+    signatures = sum(
+        1
+        for element in (response, assertions[0])
+        if find_signature(element) is not None
+    )
+    for part in _SIGNATURE_PARTS:
+        if counts[part] != signatures:
+            raise SamlError(
+                ErrorCode.SIGNATURE_STRUCTURE,
+                f"the document has {counts[part]} {etree.QName(part).localname} "
+                f"elements but {signatures} Signatures on the Response and the "
+                "Assertion; signature parts are allowed nowhere else",
+            )
+    if counts[names.OBJECT] or counts[names.MANIFEST]:
+        raise SamlError(
+            ErrorCode.SIGNATURE_STRUCTURE,
+            "the document contains a ds:Object or ds:Manifest, which SAML "
+            "signatures never use",
+        )
+    return assertions[0]
+
+
+def decrypt(
+    response: etree._Element,
+    encrypted: etree._Element,
+    sp: SpConfig,
+    limits: XmlLimits,
+) -> etree._Element:
+    """Decrypt the EncryptedAssertion in place and recheck the document structure."""
+    assertion = decrypt_assertion(encrypted, sp.decryption_keys, limits)
+    check_document_structure(response)
+    return assertion
+
+
+def trusted_assertion(
+    response_verified: VerifiedSignature | None,
+    assertion_verified: VerifiedSignature | None,
+    idp: IdpConfig,
+) -> etree._Element:
+    """Return the Assertion that a verified signature covers.
+
+    That is the Assertion a verified Assertion signature points to, or else the
+    only Assertion child of the Response a verified Response signature points to.
+    """
+    if assertion_verified is not None:
+        return assertion_verified.element
+    if response_verified is None:
+        raise SamlError(
+            ErrorCode.UNSIGNED,
+            "neither the Response nor the Assertion is signed; configure the IdP "
+            "to sign the assertion",
+        )
+    if idp.require_signed_assertion:
+        raise SamlError(
+            ErrorCode.ASSERTION_UNSIGNED,
+            "only the Response is signed, but this connection requires a signed "
+            "Assertion; configure the IdP to sign the assertion",
+        )
+    return require_child(response_verified.element, names.ASSERTION)
+
+
+def check_in_response_to(
+    response: etree._Element,
+    confirmation: checks.Confirmation,
+    *,
+    response_signed: bool,
+    expected_request_id: str | None,
+    allow_idp_initiated: bool,
+) -> None:
+    """Bind the Response to this session's AuthnRequest, or allow it unsolicited.
+
+    The binding must come from a signed value: the SubjectConfirmationData
+    InResponseTo, or the Response InResponseTo when the Response is signed.
+    """
+    in_response_to = response.get("InResponseTo")
+    if expected_request_id is None:
+        _check_unsolicited(in_response_to, confirmation, allow_idp_initiated)
+        return
+    if in_response_to is not None and in_response_to != expected_request_id:
+        raise SamlError(
+            ErrorCode.IN_RESPONSE_TO_MISMATCH,
+            f"the Response answers request {in_response_to[:200]!r}, but this "
+            f"sign-in expects {expected_request_id!r}",
+        )
+    signed_values = [confirmation.in_response_to]
+    if response_signed:
+        signed_values.append(in_response_to)
+    if expected_request_id not in signed_values:
+        raise SamlError(
+            ErrorCode.IN_RESPONSE_TO_MISMATCH,
+            "no signed InResponseTo names this sign-in's request: the "
+            "SubjectConfirmationData has none and the Response is not signed",
+        )
+
+
+def _check_unsolicited(
+    in_response_to: str | None,
+    confirmation: checks.Confirmation,
+    allow_idp_initiated: bool,
+) -> None:
+    answered = in_response_to or confirmation.in_response_to
+    if answered is not None:
+        raise SamlError(
+            ErrorCode.IN_RESPONSE_TO_MISMATCH,
+            f"the Response answers request {answered[:200]!r}, but this browser "
+            "session has no pending request (it may have expired, or belong to "
+            "another browser)",
+        )
+    if not allow_idp_initiated:
+        raise SamlError(
+            ErrorCode.UNSOLICITED,
+            "the Response was not requested by scimbridge (IdP-initiated sign-in), "
+            "which this connection does not allow",
+        )
+
+
+def check_replay(
+    replay: ReplayGuard, idp: IdpConfig, assertion_id: str, expires_at: datetime
+) -> None:
+    """Accept each assertion ID of an IdP once, until the assertion expires."""
+    # The length prefix keeps the key unambiguous whatever the entity ID contains.
+    key = f"saml-assertion:{len(idp.entity_id)}:{idp.entity_id}:{assertion_id}"
+    if not replay.remember(key, expires_at):
+        raise SamlError(
+            ErrorCode.REPLAYED,
+            f"the assertion {assertion_id[:200]!r} was already used to sign in",
+        )

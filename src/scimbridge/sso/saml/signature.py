@@ -1,0 +1,375 @@
+"""Enveloped XML Signature verification with trust only from configured certificates.
+
+xmlsec checks the cryptography but not what was signed. So before it runs, this
+module checks the shape that SAML Core allows for signatures:
+
+- one Signature per signed element, placed right after its Issuer;
+- one SignedInfo with one Reference, whose URI is ``#`` plus the ID of the
+  Signature's own parent, and no other attribute in the document has that ID;
+- only the enveloped-signature and exclusive canonicalization transforms;
+- no ds:Object, and an algorithm from the allowlist in ``algorithms``.
+
+The key comes from the IdP certificates in the connection's configuration,
+never from KeyInfo in the message.
+
+The result, :class:`VerifiedSignature`, names the verified element, and callers read
+claims only from that element and its descendants.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+
+from scimbridge.sso.saml import algorithms, names
+from scimbridge.sso.saml.errors import ErrorCode, SamlError
+from scimbridge.sso.saml.xml import child_elements, find_children, local_name
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSignature:
+    """A signature that verified with one of the configured IdP certificates."""
+
+    element: etree._Element
+    """The element the Reference points to: the Signature's parent, whole."""
+    signature_method: str
+    digest_method: str
+    certificate_index: int
+    """Position in the configured certificate list of the one that verified."""
+
+
+def find_signature(element: etree._Element) -> etree._Element | None:
+    """Return the ds:Signature child of ``element``, or None when it is unsigned.
+
+    :raises SamlError: ``saml.signature_structure`` when there are several, or the
+        Signature is not in its schema position (first, or right after Issuer).
+    """
+    signatures = find_children(element, names.SIGNATURE)
+    if not signatures:
+        return None
+    name = local_name(element)
+    if len(signatures) > 1:
+        raise SamlError(
+            ErrorCode.SIGNATURE_STRUCTURE,
+            f"the {name} has {len(signatures)} Signature elements, but may have one",
+        )
+    children = child_elements(element)
+    expected_position = 1 if children[0].tag == names.ISSUER else 0
+    if children.index(signatures[0]) != expected_position:
+        raise SamlError(
+            ErrorCode.SIGNATURE_STRUCTURE,
+            f"the Signature of the {name} must follow its Issuer directly",
+        )
+    return signatures[0]
+
+
+def verify_signature(
+    element: etree._Element,
+    signature: etree._Element,
+    *,
+    certificates: Sequence[str],
+    allow_sha1: bool = False,
+) -> VerifiedSignature:
+    """Verify the enveloped ``signature`` of ``element`` with configured certificates.
+
+    :param certificates: PEM certificates of the IdP, tried in order so that an old
+        and a new certificate both verify during a rollover.
+    :param allow_sha1: accept rsa-sha1 and sha1 digests, for an IdP that cannot
+        sign with SHA-2.
+    :raises SamlError: on any structural, algorithm or cryptographic failure.
+    """
+    name = local_name(element)
+    if signature.getparent() is not element:
+        raise SamlError(
+            ErrorCode.SIGNATURE_STRUCTURE,
+            f"the Signature is not a direct child of the {name}",
+        )
+    signed_info, reference = _check_structure(signature, name)
+    signature_method, digest_method = _check_algorithms(
+        signed_info, reference, allow_sha1
+    )
+    _check_transforms(reference)
+    _check_reference(element, reference)
+    _check_not_empty(element, signature)
+    index = _verify_with_xmlsec(signature, certificates, allow_sha1, name)
+    return VerifiedSignature(element, signature_method, digest_method, index)
+
+
+def _check_structure(
+    signature: etree._Element, name: str
+) -> tuple[etree._Element, etree._Element]:
+    """Check Signature, SignedInfo and Reference have exactly the children allowed."""
+    if next(signature.iter(etree.Comment, etree.PI), None) is not None:
+        # A comment inside DigestValue or SignatureValue would make a text reader
+        # see part of the value. Nothing legitimate puts one there.
+        raise _structure(f"the Signature of the {name} contains a comment")
+    children = [child.tag for child in child_elements(signature)]
+    if children not in (
+        [names.SIGNED_INFO, names.SIGNATURE_VALUE],
+        [names.SIGNED_INFO, names.SIGNATURE_VALUE, names.KEY_INFO],
+    ):
+        raise _structure(
+            f"the Signature of the {name} must contain one SignedInfo, one "
+            "SignatureValue and at most one KeyInfo, and nothing else (no Object)"
+        )
+    signed_info = child_elements(signature)[0]
+    info_children = child_elements(signed_info)
+    if [child.tag for child in info_children] != [
+        names.CANONICALIZATION_METHOD,
+        names.SIGNATURE_METHOD,
+        names.REFERENCE,
+    ]:
+        raise _structure(
+            f"the SignedInfo of the {name} must contain CanonicalizationMethod, "
+            "SignatureMethod and exactly one Reference"
+        )
+    reference = info_children[2]
+    if [child.tag for child in child_elements(reference)] != [
+        names.TRANSFORMS,
+        names.DIGEST_METHOD,
+        names.DIGEST_VALUE,
+    ]:
+        raise _structure(
+            f"the Reference of the {name} must contain Transforms, DigestMethod "
+            "and DigestValue"
+        )
+    return signed_info, reference
+
+
+def _check_algorithms(
+    signed_info: etree._Element, reference: etree._Element, allow_sha1: bool
+) -> tuple[str, str]:
+    canonicalization = child_elements(signed_info)[0]
+    method = canonicalization.get("Algorithm", "")
+    if method not in algorithms.CANONICALIZATION_METHODS:
+        raise SamlError(
+            ErrorCode.TRANSFORM_REJECTED,
+            f"CanonicalizationMethod {method!r} is not allowed; use exclusive "
+            "canonicalization (xml-exc-c14n#)",
+        )
+    _check_c14n_children(canonicalization, method)
+
+    signature_method_element = child_elements(signed_info)[1]
+    signature_method = signature_method_element.get("Algorithm", "")
+    _check_signature_method(signature_method, allow_sha1)
+    if len(signature_method_element):
+        raise _structure("SignatureMethod must be empty")
+
+    digest_method = child_elements(reference)[1].get("Algorithm", "")
+    if digest_method in algorithms.SHA1_DIGEST_METHODS and not allow_sha1:
+        raise SamlError(
+            ErrorCode.SHA1_REJECTED,
+            "the Reference uses the SHA-1 digest; configure the IdP to sign with "
+            "SHA-256, or allow SHA-1 for this connection",
+        )
+    if (
+        digest_method not in algorithms.DIGEST_METHODS
+        and digest_method not in algorithms.SHA1_DIGEST_METHODS
+    ):
+        raise SamlError(
+            ErrorCode.ALGORITHM_REJECTED,
+            f"DigestMethod {digest_method!r} is not allowed; use SHA-256",
+        )
+    return signature_method, digest_method
+
+
+def _check_signature_method(method: str, allow_sha1: bool) -> None:
+    if algorithms.is_hmac(method):
+        raise SamlError(
+            ErrorCode.ALGORITHM_REJECTED,
+            f"SignatureMethod {method!r} is an HMAC; IdP messages must be signed "
+            "with the IdP's private key",
+        )
+    if method in algorithms.SHA1_SIGNATURE_METHODS:
+        if allow_sha1:
+            return
+        raise SamlError(
+            ErrorCode.SHA1_REJECTED,
+            "the signature uses rsa-sha1; configure the IdP to sign with "
+            "RSA-SHA256, or allow SHA-1 for this connection",
+        )
+    if method not in algorithms.SIGNATURE_METHODS:
+        raise SamlError(
+            ErrorCode.ALGORITHM_REJECTED,
+            f"SignatureMethod {method!r} is not allowed; use RSA-SHA256",
+        )
+
+
+def _check_transforms(reference: etree._Element) -> None:
+    transforms = child_elements(child_elements(reference)[0])
+    methods = [transform.get("Algorithm", "") for transform in transforms]
+    for method in methods:
+        if method not in algorithms.REFERENCE_TRANSFORMS:
+            raise SamlError(
+                ErrorCode.TRANSFORM_REJECTED,
+                f"Reference transform {method!r} is not allowed; only "
+                "enveloped-signature and exclusive canonicalization are",
+            )
+    if not methods or methods[0] != algorithms.ENVELOPED_SIGNATURE or len(methods) > 2:
+        raise SamlError(
+            ErrorCode.TRANSFORM_REJECTED,
+            "the Reference must have the enveloped-signature transform, optionally "
+            f"followed by exclusive canonicalization, but has {len(methods)} "
+            "transforms",
+        )
+    if any(transform.tag != names.TRANSFORM for transform in transforms):
+        raise _structure("Transforms may contain only Transform elements")
+    if len(transforms[0]):
+        raise _structure("the enveloped-signature transform must be empty")
+    if len(transforms) == 2:
+        _check_c14n_children(transforms[1], methods[1])
+
+
+def _check_c14n_children(element: etree._Element, method: str) -> None:
+    children = child_elements(element)
+    allowed = method in (algorithms.EXC_C14N, algorithms.EXC_C14N_WITH_COMMENTS)
+    if children and (
+        not allowed
+        or len(children) > 1
+        or children[0].tag != names.INCLUSIVE_NAMESPACES
+    ):
+        raise _structure(
+            f"{local_name(element)} may contain only one InclusiveNamespaces element"
+        )
+
+
+def _check_reference(element: etree._Element, reference: etree._Element) -> None:
+    """Check the Reference names ``element`` by an ID that nothing else holds."""
+    name = local_name(element)
+    element_id = element.get("ID")
+    if not element_id:
+        raise SamlError(
+            ErrorCode.SCHEMA_INVALID, f"the signed {name} has no ID attribute"
+        )
+    uri = reference.get("URI")
+    if uri != "#" + element_id:
+        raise SamlError(
+            ErrorCode.REFERENCE_INVALID,
+            f"the Reference URI of the {name} signature must be '#' followed by "
+            f"the {name} ID, but it is {uri!r}",
+        )
+
+    _check_unique_id(element, element_id, name)
+    # Resolve `#ID` through the unqualified ID attribute only. No other attribute
+    # is registered, since the parser collects no IDs and no DTD is allowed.
+    xmlsec.tree.add_ids(element.getroottree().getroot(), ["ID"])
+
+
+def _check_unique_id(element: etree._Element, element_id: str, name: str) -> None:
+    id_attributes = _id_attributes(element)
+    if any(attribute.attrname.startswith("{") for attribute in id_attributes):
+        raise SamlError(
+            ErrorCode.ID_ATTRIBUTE_INVALID,
+            "the document has a namespaced attribute named ID (such as xml:id); "
+            "SAML uses only the unqualified ID attribute",
+        )
+    holders = [value for value in id_attributes if value == element_id]
+    if len(holders) != 1:
+        raise SamlError(
+            ErrorCode.DUPLICATE_ID,
+            f"{len(holders)} attributes in the document hold the signed {name} ID, "
+            "which must be unique",
+        )
+
+
+# Every attribute in the document named ID in any letter case and namespace (ID,
+# Id, id, xml:id, a:ID). It only rejects documents; no claim is read from it.
+_id_attributes = etree.XPath("//@*[translate(local-name(), 'di', 'DI') = 'ID']")
+
+
+def _check_not_empty(element: etree._Element, signature: etree._Element) -> None:
+    """Reject a signed element with no content besides its Issuer and Signature.
+
+    Canonicalizing such an element gives almost nothing, so a signature over it
+    proves nothing about a login. This also guards against a canonicalization
+    failure that yields empty output instead of an error.
+    """
+    content = [
+        child
+        for child in child_elements(element)
+        if child is not signature and child.tag != names.ISSUER
+    ]
+    if not content:
+        raise SamlError(
+            ErrorCode.EMPTY_REFERENCE,
+            f"the signed {local_name(element)} has no content to sign",
+        )
+
+
+def _verify_with_xmlsec(
+    signature: etree._Element,
+    certificates: Sequence[str],
+    allow_sha1: bool,
+    name: str,
+) -> int:
+    if not certificates:
+        raise SamlError(
+            ErrorCode.SIGNATURE_INVALID,
+            "the connection has no IdP signing certificate configured",
+        )
+    for index, certificate in enumerate(certificates):
+        context = _signature_context(_certificate_key(certificate), allow_sha1)
+        try:
+            context.verify(signature)
+        except xmlsec.Error:
+            continue
+        return index
+    raise SamlError(
+        ErrorCode.SIGNATURE_INVALID,
+        f"the {name} signature does not verify with any of the "
+        f"{len(certificates)} configured IdP signing certificates; check that the "
+        "connection has the IdP's current certificate",
+    )
+
+
+def _signature_context(key: xmlsec.Key, allow_sha1: bool) -> xmlsec.SignatureContext:
+    context = xmlsec.SignatureContext()
+    # With the key set, xmlsec does not read KeyInfo at all. X509 is the only key
+    # data enabled, in case a later change stops setting the key.
+    context.set_enabled_key_data([xmlsec.constants.KeyDataX509])
+    context.key = key
+    for transform in algorithms.CANONICALIZATION_METHODS.values():
+        context.enable_signature_transform(transform)
+    for transform in algorithms.SIGNATURE_METHODS.values():
+        context.enable_signature_transform(transform)
+    for transform in algorithms.REFERENCE_TRANSFORMS.values():
+        context.enable_reference_transform(transform)
+    for transform in algorithms.DIGEST_METHODS.values():
+        context.enable_reference_transform(transform)
+    if allow_sha1:
+        for transform in algorithms.SHA1_SIGNATURE_METHODS.values():
+            context.enable_signature_transform(transform)
+        for transform in algorithms.SHA1_DIGEST_METHODS.values():
+            context.enable_reference_transform(transform)
+    return context
+
+
+@lru_cache(maxsize=256)
+def _certificate_key(certificate_pem: str) -> xmlsec.Key:
+    """Load the public key of a configured certificate, once per certificate.
+
+    Only the bare public key goes to xmlsec: assigning a key to a context copies
+    it, and copying a key that carries its certificate costs more than the RSA
+    verification itself. One cached key then serves every verification, in any
+    thread.
+    """
+    try:
+        certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
+        public_key = certificate.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        return xmlsec.Key.from_memory(public_key, xmlsec.constants.KeyDataFormatPem)
+    except (ValueError, xmlsec.Error) as exc:
+        raise SamlError(
+            ErrorCode.SIGNATURE_INVALID,
+            "a configured IdP signing certificate is not a valid PEM certificate",
+        ) from exc
+
+
+def _structure(detail: str) -> SamlError:
+    return SamlError(ErrorCode.SIGNATURE_STRUCTURE, detail)

@@ -1,0 +1,385 @@
+"""End to end: a SCIM-provisioned member signs in through SAML and OIDC, and
+loses the session the moment SCIM deactivates them."""
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from lxml import etree
+
+from scimbridge.directory.access import MappingSource
+from scimbridge.services import Services
+from scimbridge.sso.connections import (
+    create_oidc_connection,
+    create_saml_connection,
+    saml_paths,
+)
+from scimbridge.sso.oidc.fetch import ProviderHttp
+from scimbridge.sso.oidc.jwks import JwksCache
+from scimbridge.sso.oidc.settings import OidcSettings
+from scimbridge.sso.saml.bindings import decode_message
+from tests.conftest import ScimOrg
+from tests.sso.oidc.provider import CLIENT_ID, CLIENT_SECRET, ProviderKeys, TestProvider
+from tests.sso.saml.idp import (
+    ResponseSpec,
+    idp_metadata,
+    signed_response,
+    to_base64,
+)
+
+BASE_URL = "http://testserver"
+
+
+def _services(org: ScimOrg) -> Services:
+    services: Services = org.client.app.state.services  # type: ignore[attr-defined]
+    return services
+
+
+def _run(org: ScimOrg, call: Any) -> Any:
+    assert org.client.portal is not None
+    return org.client.portal.call(call)
+
+
+def _saml_connection(org: ScimOrg, **options: Any) -> Any:
+    services = _services(org)
+
+    async def create() -> Any:
+        return await create_saml_connection(
+            services.signin,
+            uuid.UUID(org.id),
+            name="Corp SAML",
+            metadata_xml=idp_metadata(),
+            base_url=BASE_URL,
+            **options,
+        )
+
+    return _run(org, create)
+
+
+def _start(org: ScimOrg, return_to: str = "/app/home") -> tuple[str, str]:
+    """Start a login; return the IdP URL's AuthnRequest id and RelayState."""
+    response = org.client.get(
+        "/sso/login",
+        params={"org": org.slug, "return_to": return_to},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    query = dict(parse_qsl(urlsplit(response.headers["location"]).query))
+    request = etree.fromstring(decode_message(query["SAMLRequest"]))
+    return request.get("ID"), query["RelayState"]
+
+
+def _response(
+    connection: Any, request_id: str | None, user: str, **changes: Any
+) -> str:
+    paths = saml_paths(BASE_URL, connection.org_id, connection.id)
+    now = datetime.now(UTC)
+    spec = ResponseSpec(
+        response_id=f"_r{uuid.uuid4().hex}",
+        assertion_id=f"_a{uuid.uuid4().hex}",
+        issue_instant=now - timedelta(seconds=2),
+        destination=paths["acs_url"],
+        in_response_to=request_id,
+        recipient=paths["acs_url"],
+        confirmation_in_response_to=request_id,
+        confirmation_not_on_or_after=now + timedelta(minutes=5),
+        not_before=now - timedelta(minutes=1),
+        not_on_or_after=now + timedelta(minutes=5),
+        audiences=(paths["entity_id"],),
+        authn_instant=now - timedelta(seconds=10),
+        session_not_on_or_after=now + timedelta(hours=8),
+        name_id=user,
+        attributes={"email": [user], "groups": ["engineering"]},
+        **changes,
+    )
+    return to_base64(signed_response(spec)).decode()
+
+
+def _acs(
+    org: ScimOrg, connection: Any, saml_response: str, relay_state: str | None
+) -> Any:
+    form = {"SAMLResponse": saml_response}
+    if relay_state is not None:
+        form["RelayState"] = relay_state
+    return org.client.post(
+        f"/sso/saml/{connection.org_id}/{connection.id}/acs",
+        data=form,
+        follow_redirects=False,
+    )
+
+
+def _session(org: ScimOrg) -> Any:
+    return org.client.get("/sso/session")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cookies(org: ScimOrg) -> Any:
+    org.client.cookies.clear()
+    yield
+    org.client.cookies.clear()
+
+
+def test_saml_login_then_scim_deactivation(org: ScimOrg) -> None:
+    """SAML login opens a session with roles; SCIM active=false ends it at once."""
+    user = org.create_user("jane.doe@corp.example")
+    services = _services(org)
+    org_id = uuid.UUID(org.id)
+    role = _run(org, lambda: services.signin.add_role(org_id, "engineer"))
+    _run(
+        org,
+        lambda: services.signin.add_mapping(
+            org_id,
+            role.id,
+            MappingSource.saml_attribute,
+            "engineering",
+            attribute="groups",
+        ),
+    )
+    connection = _saml_connection(org)
+
+    request_id, relay_state = _start(org)
+    response = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/app/home"
+    session = _session(org)
+    assert session.status_code == 200
+    assert session.json()["member_id"] == user["id"]
+    assert session.json()["roles"] == ["engineer"]
+
+    org.patch(
+        f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}]
+    )
+    assert _session(org).status_code == 401
+
+
+def test_saml_assertion_replay_rejected(
+    org: ScimOrg, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Response posted twice opens no second session."""
+    user = org.create_user("replay@corp.example")
+    connection = _saml_connection(org, allow_idp_initiated=True)
+    saml_response = _response(connection, None, user["userName"])
+    assert _acs(org, connection, saml_response, None).status_code == 303
+    org.client.cookies.clear()
+    with caplog.at_level(logging.WARNING, logger="scimbridge"):
+        second = _acs(org, connection, saml_response, None)
+    assert second.status_code == 400
+    assert "contact your IT administrator" in second.text
+    assert "saml.replayed" not in second.text
+    assert any("saml.replayed" in record.getMessage() for record in caplog.records)
+    assert _session(org).status_code == 401
+
+
+def test_unsolicited_response_rejected(org: ScimOrg) -> None:
+    """Without IdP-initiated opt-in, a Response no login asked for fails."""
+    user = org.create_user("unsolicited@corp.example")
+    connection = _saml_connection(org)
+    response = _acs(
+        org, connection, _response(connection, None, user["userName"]), None
+    )
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_response_in_another_browser_rejected(org: ScimOrg) -> None:
+    """A Response for a login started in another browser is rejected."""
+    user = org.create_user("other-browser@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    org.client.cookies.clear()
+    response = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_other_org_connection_cannot_reach_member(
+    org: ScimOrg, other_org: ScimOrg
+) -> None:
+    """org B's IdP asserting org A's userName gets no session."""
+    org.create_user("victim@corp.example")
+    attacker = _saml_connection(other_org, allow_idp_initiated=True)
+    response = _acs(
+        other_org, attacker, _response(attacker, None, "victim@corp.example"), None
+    )
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_response_for_other_connection_rejected(org: ScimOrg) -> None:
+    """A Response whose audience is another connection's SP fails."""
+    user = org.create_user("audience@corp.example")
+    first = _saml_connection(org, allow_idp_initiated=True)
+    second = _saml_connection(org, allow_idp_initiated=True)
+    response = _acs(org, second, _response(first, None, user["userName"]), None)
+    assert response.status_code == 400
+
+
+def test_sp_metadata_served(org: ScimOrg) -> None:
+    """Each SAML connection serves SP metadata with its entity id and ACS URL."""
+    connection = _saml_connection(org)
+    paths = saml_paths(BASE_URL, connection.org_id, connection.id)
+    response = org.client.get(f"/sso/saml/{connection.org_id}/{connection.id}/metadata")
+    assert response.status_code == 200
+    assert paths["acs_url"].encode() in response.content
+    assert f'entityID="{paths["entity_id"]}"'.encode() in response.content
+
+
+def test_home_realm_discovery_hides_unknown(org: ScimOrg) -> None:
+    """Unknown emails and orgs get the same page as an org without connections."""
+    unknown = org.client.get("/sso/login", params={"email": "x@nowhere.example"})
+    missing = org.client.get("/sso/login", params={"org": "no-such-org-123"})
+    bare = org.client.get("/sso/login", params={"org": org.slug})
+    assert unknown.status_code == missing.status_code == bare.status_code == 200
+    assert unknown.text == missing.text == bare.text
+
+
+def test_several_connections_offer_a_choice(org: ScimOrg) -> None:
+    """With two enabled connections, the user chooses one."""
+    first = _saml_connection(org)
+    second = _saml_connection(org)
+    page = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    assert page.status_code == 200
+    assert str(first.id) in page.text
+    assert str(second.id) in page.text
+
+
+def test_open_redirect_blocked(org: ScimOrg) -> None:
+    """A return_to that leaves the site is replaced by /."""
+    user = org.create_user("redirect@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org, return_to="//evil.example/steal")
+    response = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_logout_ends_session(org: ScimOrg) -> None:
+    """POST /sso/logout ends the session and redirects to the IdP's SLO."""
+    user = org.create_user("logout@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert _session(org).status_code == 200
+    response = org.client.post("/sso/logout", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(
+        "https://idp.example.com/saml/slo?SAMLRequest="
+    )
+    assert _session(org).status_code == 401
+
+
+def _oidc_setup(org: ScimOrg) -> tuple[TestProvider, Any]:
+    provider = TestProvider(keys=ProviderKeys.generate(), now=time.time)
+    services = _services(org)
+    http = ProviderHttp(provider.client(), OidcSettings(allow_loopback_http=True))
+    services.logins._http = http  # noqa: SLF001
+    services.logins._jwks = JwksCache(http)  # noqa: SLF001
+
+    async def create() -> Any:
+        return await create_oidc_connection(
+            services.signin,
+            http,
+            uuid.UUID(org.id),
+            name="Corp OIDC",
+            issuer=provider.issuer,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            base_url=BASE_URL,
+        )
+
+    return provider, _run(org, create)
+
+
+def test_oidc_login_then_scim_delete(org: ScimOrg) -> None:
+    """OIDC login opens a session; SCIM DELETE ends it at once."""
+    provider, connection = _oidc_setup(org)
+    user = org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login",
+        params={"org": org.slug, "return_to": "/dash"},
+        follow_redirects=False,
+    )
+    assert start.status_code == 303, start.text
+    params = provider.authorize(start.headers["location"])
+    callback = org.client.get(
+        f"/sso/oidc/{connection.org_id}/{connection.id}/callback",
+        params=params,
+        follow_redirects=False,
+    )
+    assert callback.status_code == 303, callback.text
+    assert callback.headers["location"] == "/dash"
+    session = _session(org)
+    assert session.status_code == 200
+    assert session.json()["member_id"] == user["id"]
+
+    assert org.delete(f"/Users/{user['id']}").status_code == 204
+    assert _session(org).status_code == 401
+
+
+def test_oidc_state_replay_rejected(org: ScimOrg) -> None:
+    """A callback replayed after use opens no session."""
+    provider, connection = _oidc_setup(org)
+    org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    params = provider.authorize(start.headers["location"])
+    path = f"/sso/oidc/{connection.org_id}/{connection.id}/callback"
+    assert (
+        org.client.get(path, params=params, follow_redirects=False).status_code == 303
+    )
+    org.client.cookies.clear()
+    replay = org.client.get(path, params=params, follow_redirects=False)
+    assert replay.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
+    """Adding the member to a mapped SCIM group updates its open session's roles."""
+    user = org.create_user("roles@corp.example")
+    services = _services(org)
+    org_id = uuid.UUID(org.id)
+    role = _run(org, lambda: services.signin.add_role(org_id, "billing-manager"))
+    _run(
+        org,
+        lambda: services.signin.add_mapping(
+            org_id, role.id, MappingSource.scim_group, "Billing"
+        ),
+    )
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert _session(org).json()["roles"] == []
+    org.create_group("Billing", [user["id"]])
+    assert _session(org).json()["roles"] == ["billing-manager"]
