@@ -15,15 +15,14 @@ from scimbridge.commands.common import (
     run_with_services,
 )
 from scimbridge.config import Settings
-from scimbridge.directory.access import Connection, ConnectionKind
+from scimbridge.directory.access import Connection
 from scimbridge.directory.errors import DirectoryError, NotFound
 from scimbridge.services import Services
 from scimbridge.sso.connections import (
     CLIENT_AUTH_METHODS,
     create_oidc_connection,
     create_saml_connection,
-    oidc_redirect_uri,
-    saml_paths,
+    public_view,
 )
 from scimbridge.sso.oidc.errors import OidcError
 from scimbridge.sso.saml.errors import SamlError
@@ -111,37 +110,6 @@ def _read(path: Path, what: str) -> bytes:
         raise CommandError(f"cannot read {what} file {path}: {exc.strerror}") from exc
 
 
-def describe(connection: Connection, base_url: str) -> dict[str, Any]:
-    """Return the public view of a connection: no secret, every URL the IdP needs."""
-    view: dict[str, Any] = {
-        "id": str(connection.id),
-        "org_id": str(connection.org_id),
-        "kind": connection.kind.value,
-        "name": connection.name,
-        "enabled": connection.enabled,
-        "created_at": connection.created_at.isoformat(),
-    }
-    if connection.kind is ConnectionKind.saml:
-        paths = saml_paths(base_url, connection.org_id, connection.id)
-        view["sp_entity_id"] = (
-            connection.settings.get("sp_entity_id") or paths["entity_id"]
-        )
-        view["acs_url"] = paths["acs_url"]
-        view["metadata_url"] = paths["metadata_url"]
-        view["idp_entity_id"] = connection.settings["idp"]["entity_id"]
-        view["allow_idp_initiated"] = connection.settings.get(
-            "allow_idp_initiated", False
-        )
-    else:
-        view["issuer"] = connection.settings["issuer"]
-        view["client_id"] = connection.settings["client_id"]
-        view["auth_method"] = connection.settings.get("auth_method")
-        view["redirect_uri"] = oidc_redirect_uri(
-            base_url, connection.org_id, connection.id
-        )
-    return view
-
-
 def _print(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(view))
@@ -168,7 +136,7 @@ def add_saml_command(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     connection = _run(settings, create)
-    _print(describe(connection, _base_url(settings)), args.json)
+    _print(public_view(connection, _base_url(settings)), args.json)
     return 0
 
 
@@ -202,7 +170,7 @@ def add_oidc_command(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     connection = _run(settings, create)
-    _print(describe(connection, _base_url(settings)), args.json)
+    _print(public_view(connection, _base_url(settings)), args.json)
     return 0
 
 
@@ -212,7 +180,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         return await services.signin.list_connections(org.id)
 
     connections = _run(settings, listing)
-    views = [describe(connection, _base_url(settings)) for connection in connections]
+    views = [public_view(connection, _base_url(settings)) for connection in connections]
     if args.json:
         print(json.dumps({"connections": views}))
         return 0
@@ -237,7 +205,7 @@ def set_enabled_command(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     connection = _run(settings, update)
-    _print(describe(connection, _base_url(settings)), args.json)
+    _print(public_view(connection, _base_url(settings)), args.json)
     return 0
 
 

@@ -252,3 +252,34 @@ async def create_oidc_connection(
         secrets,
         connection_id=connection_id,
     )
+
+
+def public_view(connection: Connection, base_url: str) -> dict[str, Any]:
+    """Return the public view of a connection: no secret, every URL the IdP needs."""
+    view: dict[str, Any] = {
+        "id": str(connection.id),
+        "org_id": str(connection.org_id),
+        "kind": connection.kind.value,
+        "name": connection.name,
+        "enabled": connection.enabled,
+        "created_at": connection.created_at.isoformat(),
+    }
+    if connection.kind is ConnectionKind.saml:
+        paths = saml_paths(base_url, connection.org_id, connection.id)
+        view["sp_entity_id"] = (
+            connection.settings.get("sp_entity_id") or paths["entity_id"]
+        )
+        view["acs_url"] = paths["acs_url"]
+        view["metadata_url"] = paths["metadata_url"]
+        view["idp_entity_id"] = connection.settings["idp"]["entity_id"]
+        view["allow_idp_initiated"] = connection.settings.get(
+            "allow_idp_initiated", False
+        )
+    else:
+        view["issuer"] = connection.settings["issuer"]
+        view["client_id"] = connection.settings["client_id"]
+        view["auth_method"] = connection.settings.get("auth_method")
+        view["redirect_uri"] = oidc_redirect_uri(
+            base_url, connection.org_id, connection.id
+        )
+    return view

@@ -97,7 +97,7 @@ def _check_issuer_url(issuer: str, allow_loopback_http: bool) -> None:
         parsed = parse_provider_url(issuer, allow_loopback_http=allow_loopback_http)
     except UnsafeUrl as error:
         raise _invalid(f"issuer rejected: {error}") from None
-    if False:
+    if parsed.query:
         raise _invalid(f"issuer {issuer!r} must not contain a query")
 
 
