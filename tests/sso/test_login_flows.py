@@ -294,12 +294,16 @@ def test_logout_ends_session(org: ScimOrg) -> None:
     assert _session(org).status_code == 401
 
 
-def _oidc_setup(org: ScimOrg) -> tuple[TestProvider, Any]:
+def _oidc_setup(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> tuple[TestProvider, Any]:
+    """Route the app's provider calls to a test provider, for this test only."""
     provider = TestProvider(keys=ProviderKeys.generate(), now=time.time)
     services = _services(org)
     http = ProviderHttp(provider.client(), OidcSettings(allow_loopback_http=True))
-    services.logins._http = http  # noqa: SLF001
-    services.logins._jwks = JwksCache(http)  # noqa: SLF001
+    monkeypatch.setattr(services.logins, "_http", http)
+    monkeypatch.setattr(services.logins, "_jwks", JwksCache(http))
+    monkeypatch.setattr(services.logins, "_parties", {})
 
     async def create() -> Any:
         return await create_oidc_connection(
@@ -316,9 +320,11 @@ def _oidc_setup(org: ScimOrg) -> tuple[TestProvider, Any]:
     return provider, _run(org, create)
 
 
-def test_oidc_login_then_scim_delete(org: ScimOrg) -> None:
+def test_oidc_login_then_scim_delete(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """OIDC login opens a session; SCIM DELETE ends it at once."""
-    provider, connection = _oidc_setup(org)
+    provider, connection = _oidc_setup(org, monkeypatch)
     user = org.create_user("jane.doe@acme.example")
     start = org.client.get(
         "/sso/login",
@@ -342,9 +348,11 @@ def test_oidc_login_then_scim_delete(org: ScimOrg) -> None:
     assert _session(org).status_code == 401
 
 
-def test_oidc_state_replay_rejected(org: ScimOrg) -> None:
+def test_oidc_state_replay_rejected(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A callback replayed after use opens no session."""
-    provider, connection = _oidc_setup(org)
+    provider, connection = _oidc_setup(org, monkeypatch)
     org.create_user("jane.doe@acme.example")
     start = org.client.get(
         "/sso/login", params={"org": org.slug}, follow_redirects=False

@@ -80,14 +80,23 @@ class SqlStore:
             async with self._write_lock, self._connect(immediate=True) as unit:
                 yield unit
         else:
-            async with self._connect(immediate=False) as unit:
+            async with self._connect(immediate=False, write=write) as unit:
                 yield unit
 
     @asynccontextmanager
-    async def _connect(self, *, immediate: bool) -> AsyncIterator[SqlUnit]:
+    async def _connect(
+        self, *, immediate: bool, write: bool = True
+    ) -> AsyncIterator[SqlUnit]:
         async with self.engine.connect() as connection:
             if immediate:
                 connection = await connection.execution_options(sqlite_immediate=True)
+            if not write and not self._sqlite:
+                # Under READ COMMITTED every statement takes its own snapshot
+                # even inside a transaction, so a read-only unit loses nothing
+                # in autocommit and saves the BEGIN and COMMIT round trips.
+                connection = await connection.execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
             async with connection.begin():
                 yield SqlUnit(connection)
 
