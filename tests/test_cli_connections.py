@@ -51,6 +51,14 @@ class _DiscoveryHandler(BaseHTTPRequestHandler):
     issuer = ""
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server interface)
+        if self.path == "/saml/metadata":
+            body = idp_metadata()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path != "/.well-known/openid-configuration":
             self.send_error(404)
             return
@@ -196,3 +204,21 @@ def test_add_oidc_loopback_needs_flag(
     )
     assert status == 1
     assert "oidc.discovery_invalid" in capsys.readouterr().err
+
+
+def test_add_saml_from_metadata_url(
+    database_url: str,
+    issuer: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """add-saml fetches metadata from a URL, loopback only with the dev setting."""
+    _json(capsys, "org", "create", "acme")
+    url = f"{issuer}/saml/metadata"
+    status = main(["connection", "add-saml", "acme", "--metadata-url", url])
+    assert status == 1
+    assert "saml.metadata_invalid" in capsys.readouterr().err
+
+    monkeypatch.setenv("SCIMBRIDGE_ALLOW_LOOPBACK_IDP", "true")
+    created = _json(capsys, "connection", "add-saml", "acme", "--metadata-url", url)
+    assert created["idp_entity_id"] == "https://idp.example.com/saml/metadata"

@@ -18,6 +18,7 @@ from scimbridge.services import Services
 from scimbridge.sso.connections import (
     create_oidc_connection,
     create_saml_connection,
+    fetch_idp_metadata,
     public_view,
 )
 from scimbridge.sso.oidc.errors import OidcError
@@ -34,8 +35,9 @@ class SamlConnectionCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200)] = "SAML"
     metadata_xml: Annotated[
-        str, Field(min_length=1, max_length=MAX_METADATA_CHARACTERS)
-    ]
+        str | None, Field(min_length=1, max_length=MAX_METADATA_CHARACTERS)
+    ] = None
+    metadata_url: Annotated[str | None, Field(min_length=1, max_length=2048)] = None
     allow_idp_initiated: bool = False
     sign_requests: bool = False
     allow_sha1: bool = False
@@ -85,12 +87,20 @@ async def add_saml_connection(
     The response gives the SP entity id, ACS URL and SP metadata URL to enter
     at the IdP.
     """
+    if (body.metadata_xml is None) == (body.metadata_url is None):
+        raise InvalidRequest("send exactly one of metadata_xml and metadata_url")
     try:
+        if body.metadata_url is not None:
+            xml = await fetch_idp_metadata(
+                services.logins.provider_http, body.metadata_url
+            )
+        else:
+            xml = (body.metadata_xml or "").encode()
         connection = await create_saml_connection(
             services.signin,
             org.id,
             name=body.name,
-            metadata_xml=body.metadata_xml.encode(),
+            metadata_xml=xml,
             base_url=_base_url(services),
             allow_idp_initiated=body.allow_idp_initiated,
             sign_requests=body.sign_requests,

@@ -22,6 +22,7 @@ from scimbridge.sso.connections import (
     CLIENT_AUTH_METHODS,
     create_oidc_connection,
     create_saml_connection,
+    fetch_idp_metadata,
     public_view,
 )
 from scimbridge.sso.oidc.errors import OidcError
@@ -41,9 +42,9 @@ def add_commands(commands: Subcommands) -> None:
         "add-saml", help="add a SAML connection from IdP metadata"
     )
     saml.add_argument("org", metavar="ORG", help="organization slug or id")
-    saml.add_argument(
-        "--metadata", required=True, type=Path, help="IdP metadata XML file"
-    )
+    source = saml.add_mutually_exclusive_group(required=True)
+    source.add_argument("--metadata", type=Path, help="IdP metadata XML file")
+    source.add_argument("--metadata-url", help="https URL of the IdP metadata")
     saml.add_argument("--name", default="SAML", help="name shown to users")
     saml.add_argument(
         "--allow-idp-initiated",
@@ -119,15 +120,20 @@ def _print(view: dict[str, Any], as_json: bool) -> None:
 
 
 def add_saml_command(args: argparse.Namespace, settings: Settings) -> int:
-    metadata = _read(args.metadata, "metadata")
+    metadata = _read(args.metadata, "metadata") if args.metadata else b""
 
     async def create(services: Services) -> Connection:
         org = await find_org(services, args.org)
+        xml = metadata
+        if args.metadata_url:
+            xml = await fetch_idp_metadata(
+                services.logins.provider_http, args.metadata_url
+            )
         return await create_saml_connection(
             services.signin,
             org.id,
             name=args.name,
-            metadata_xml=metadata,
+            metadata_xml=xml,
             base_url=_base_url(settings),
             allow_idp_initiated=args.allow_idp_initiated,
             sign_requests=args.sign_requests,

@@ -18,6 +18,8 @@ from scimbridge.directory.errors import InvalidRecord
 from scimbridge.directory.ids import new_id
 from scimbridge.directory.signin import SignIn
 from scimbridge.sso.oidc.discovery import discover
+from scimbridge.sso.oidc.errors import ErrorCode as OidcErrorCode
+from scimbridge.sso.oidc.errors import OidcError
 from scimbridge.sso.oidc.fetch import ProviderHttp
 from scimbridge.sso.oidc.jose import SigningKey
 from scimbridge.sso.oidc.settings import (
@@ -28,6 +30,8 @@ from scimbridge.sso.oidc.settings import (
     PrivateKeyJwt,
 )
 from scimbridge.sso.saml.config import IdpConfig, SpConfig
+from scimbridge.sso.saml.errors import ErrorCode as SamlErrorCode
+from scimbridge.sso.saml.errors import SamlError
 from scimbridge.sso.saml.keys import generate_sp_key_pair
 from scimbridge.sso.saml.metadata import build_sp_metadata, parse_idp_metadata
 
@@ -136,6 +140,29 @@ def _client_auth(method: str | None, secrets: dict[str, Any]) -> ClientAuth:
     if method == "client_secret_post":
         return ClientSecretPost(client_secret=secret)
     return ClientSecretBasic(client_secret=secret)
+
+
+async def fetch_idp_metadata(http: ProviderHttp, url: str) -> bytes:
+    """Fetch IdP metadata from ``url`` with the hardened back-channel client.
+
+    The same rules as OIDC discovery apply: https only (loopback http only with
+    the development setting), no private addresses, no redirects, a size limit.
+    """
+    try:
+        response = await http.request(
+            "GET",
+            url,
+            error_code=OidcErrorCode.DISCOVERY_INVALID,
+            purpose="IdP metadata",
+        )
+    except OidcError as exc:
+        raise SamlError(SamlErrorCode.METADATA_INVALID, exc.detail) from exc
+    if response.status_code != 200:
+        raise SamlError(
+            SamlErrorCode.METADATA_INVALID,
+            f"the metadata URL answered HTTP {response.status_code}",
+        )
+    return response.body
 
 
 async def create_saml_connection(
