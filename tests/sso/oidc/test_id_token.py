@@ -267,6 +267,11 @@ async def test_kid_must_be_string(
         "a.b.c.d.e",
         "eyJhbGciOiJSUzI1NiJ9.e30.",
         "eyJhbGciOiJSUzI1NiJ9.e30.c2ln=",
+        "eyJhbGciOiJSUzI1NiJ9.e3+0.c2ln",
+        "eyJhbGciOiJSUzI1NiJ9.e30.c2l/",
+        "eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n",
+        "eyJhbGciOiJSUzI1NiJ9.e30.c2lñ",
+        "eyJhbGciOiJSUzI1NiJ9.e30.c",
         "W10.e30.c2ln",
         "bm90IGpzb24.e30.c2ln",
         "e30.e30.c2ln",
@@ -289,12 +294,15 @@ async def test_oversized_token_rejected(
     assert "longer than" in error.detail
 
 
-async def test_payload_not_object_rejected(
-    provider: TestProvider, validator: IdTokenValidator
+@pytest.mark.parametrize(
+    "payload", [b"[1]", b'{"sub": "x"} trailing', b'{"sub": "x"}{}', b"\xff"]
+)
+async def test_invalid_payload_rejected(
+    provider: TestProvider, validator: IdTokenValidator, payload: bytes
 ) -> None:
-    """A signed payload that is a JSON array is rejected."""
+    """A signed payload that is not exactly one JSON object is rejected."""
     header = {"alg": "RS256", "kid": "rsa-1"}
-    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(b"[1]")
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(payload)
     signature = b64url(raw_sign("RS256", provider.keys.rsa, signing_input.encode()))
 
     await expect_error(

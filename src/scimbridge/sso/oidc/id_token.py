@@ -83,9 +83,11 @@ class IdTokenValidator:
             ) from None
         alg, kid = self._check_header(jws.header)
 
-        key = self.jwks.cached_key(self.metadata, kid, alg)
+        now = self.clock().timestamp()
+        key = self.jwks.cached_key(self.metadata, kid, alg, now=now)
         if key is None:
             key = await self.jwks.signing_key(self.metadata, kid, alg)
+            now = self.clock().timestamp()
         if not key.verify(alg, jws.signing_input, jws.signature):
             raise _fail(
                 ErrorCode.SIGNATURE_INVALID,
@@ -94,7 +96,6 @@ class IdTokenValidator:
             )
 
         claims = _parse_claims(jws.payload)
-        now = self.clock().timestamp()
         self._check_issuer(claims)
         self._check_audience(claims)
         _check_times(claims, now, self.clock_skew)
@@ -148,6 +149,8 @@ class IdTokenValidator:
 
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         audience = claims.get("aud")
+        if audience == self.client_id and "azp" not in claims:
+            return
         if isinstance(audience, str):
             audiences = {audience}
         elif (
@@ -210,14 +213,14 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    # JSON numbers only: json.loads also yields booleans, NaN and Infinity.
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-    ):
-        raise _fail(ErrorCode.CLAIM_INVALID, f"the ID token {name} is not a number")
-    return float(value)
+    # JSON numbers only. json.loads also yields booleans (whose type is bool,
+    # not int), NaN and Infinity.
+    value_type = type(value)
+    if value_type is int:
+        return float(value)
+    if value_type is float and math.isfinite(value):
+        return float(value)
+    raise _fail(ErrorCode.CLAIM_INVALID, f"the ID token {name} is not a number")
 
 
 def _required_date(claims: Mapping[str, Any], name: str) -> float:
@@ -320,9 +323,9 @@ def _check_at_hash(
 class OidcLogin:
     """A validated login: the user the provider asserts, and how they signed in.
 
-    The identity is (``issuer``, ``subject``). ``email`` is an attribute and
-    identifies nobody; use it for account linking only when
-    ``email_verified`` is True and its domain is verified for the organization.
+    The identity is (``issuer``, ``subject``). ``email`` is an attribute, not
+    an identifier. Use it for account linking only when ``email_verified`` is
+    True and its domain is verified for the organization.
     """
 
     issuer: str

@@ -101,18 +101,27 @@ class JwksCache:
         self._issuers: dict[str, _IssuerKeys] = {}
 
     def cached_key(
-        self, metadata: ProviderMetadata, kid: str | None, alg: str
+        self,
+        metadata: ProviderMetadata,
+        kid: str | None,
+        alg: str,
+        *,
+        now: float | None = None,
     ) -> VerificationKey | None:
         """Return the cached key for ``kid`` and ``alg`` without any I/O, or None.
 
         None means :meth:`signing_key` must decide: the kid is not cached, or
         the cache is older than ``jwks_max_age``. Raises OidcError as
         :meth:`signing_key` does when the kid does not select one key.
+        ``now`` is the current time in seconds since the epoch, read from the
+        clock when not given.
         """
         entry = self._issuers.get(metadata.issuer)
         if entry is None or entry.jwks_uri != metadata.jwks_uri:
             return None
-        if entry.age(self._clock().timestamp()) >= self._http.settings.jwks_max_age:
+        if now is None:
+            now = self._clock().timestamp()
+        if entry.age(now) >= self._http.settings.jwks_max_age:
             return None
         return entry.select(metadata.issuer, kid, alg)
 
