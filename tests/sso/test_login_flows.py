@@ -391,3 +391,30 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     assert _session(org).json()["roles"] == []
     org.create_group("Billing", [user["id"]])
     assert _session(org).json()["roles"] == ["billing-manager"]
+
+
+def test_oidc_logout_redirects_to_end_session(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logout of an OIDC session ends it and sends the browser to the provider."""
+    provider, connection = _oidc_setup(org, monkeypatch)
+    provider.discovery["end_session_endpoint"] = f"{provider.issuer}/logout"
+    monkeypatch.setattr(_services(org).logins, "_parties", {})
+    org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    params = provider.authorize(start.headers["location"])
+    path = f"/sso/oidc/{connection.org_id}/{connection.id}/callback"
+    assert (
+        org.client.get(path, params=params, follow_redirects=False).status_code == 303
+    )
+    response = org.client.post("/sso/logout", follow_redirects=False)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith(f"{provider.issuer}/logout?client_id=")
+    assert (
+        "post_logout_redirect_uri=http%3A%2F%2Ftestserver%2Fsso%2Flogged-out"
+        in location
+    )
+    assert _session(org).status_code == 401

@@ -309,4 +309,5 @@ def public_view(connection: Connection, base_url: str) -> dict[str, Any]:
         view["redirect_uri"] = oidc_redirect_uri(
             base_url, connection.org_id, connection.id
         )
+        view["post_logout_redirect_uri"] = f"{base_url}/sso/logged-out"
     return view

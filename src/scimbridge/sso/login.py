@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -196,6 +197,30 @@ class LoginService:
             LOGIN_TTL_SECONDS,
         )
         return authorization.url
+
+    async def end_session_url(
+        self, connection: Connection, base_url: str
+    ) -> str | None:
+        """Return the OIDC provider's logout URL for this connection, if it has one.
+
+        The browser comes back to ``/sso/logged-out``, which the IdP admin
+        registers as the post-logout redirect URI.
+        """
+        try:
+            party = await self._relying_party(connection, base_url)
+        except LoginFailed:
+            return None
+        endpoint = party.metadata.end_session_endpoint
+        if endpoint is None:
+            return None
+        query = urlencode(
+            {
+                "client_id": party.connection.client_id,
+                "post_logout_redirect_uri": f"{base_url}/sso/logged-out",
+            }
+        )
+        separator = "&" if "?" in endpoint else "?"
+        return f"{endpoint}{separator}{query}"
 
     async def _relying_party(
         self, connection: Connection, base_url: str

@@ -242,7 +242,7 @@ async def current_session(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session here, then at the SAML IdP when it has a logout endpoint."""
+    """End the session here, then at the IdP when it has a logout endpoint."""
     services = _services(request)
     settings = _cookie_settings(request)
     session_id = session_id_from_cookie_header(
@@ -261,6 +261,10 @@ async def logout(request: Request) -> Response:
         if connection is not None and connection.kind is ConnectionKind.saml:
             saml = saml_connection(connection, _base_url(request))
             location = logout_request_url(saml, session)
+        elif connection is not None:
+            location = await services.logins.end_session_url(
+                connection, _base_url(request)
+            )
     response: Response = (
         RedirectResponse(location, status_code=303)
         if location
@@ -276,4 +280,10 @@ async def saml_logout_response(
 ) -> Response:
     """Land the browser after the IdP's LogoutResponse; the session is already gone."""
     del org_id, connection_id
+    return pages.signed_out_page()
+
+
+@router.get("/logged-out")
+async def logged_out() -> Response:
+    """Land the browser after the OIDC provider's logout."""
     return pages.signed_out_page()

@@ -38,6 +38,9 @@ class ProviderMetadata:
     token_endpoint_auth_methods: frozenset[str]
     iss_parameter_supported: bool
     """``authorization_response_iss_parameter_supported`` (RFC 9207 section 3)."""
+    end_session_endpoint: str | None = None
+    """Where RP-initiated logout sends the browser (OpenID Connect RP-Initiated
+    Logout 1.0), when the provider has one."""
 
 
 def _invalid(detail: str) -> OidcError:
@@ -86,6 +89,7 @@ async def discover(http: ProviderHttp, connection: OidcConnection) -> ProviderMe
         token_endpoint=endpoints["token_endpoint"],
         jwks_uri=endpoints["jwks_uri"],
         userinfo_endpoint=endpoints.get("userinfo_endpoint"),
+        end_session_endpoint=endpoints.get("end_session_endpoint"),
         id_token_algorithms=_id_token_algorithms(connection, document),
         token_endpoint_auth_methods=_auth_methods(connection, document),
         iss_parameter_supported=_iss_parameter_supported(document),
@@ -107,6 +111,10 @@ async def _check_endpoints(
     names = list(_ENDPOINTS)
     if connection.fetch_userinfo or "userinfo_endpoint" in document:
         names.append("userinfo_endpoint")
+    if "end_session_endpoint" in document:
+        # RP-initiated logout sends the browser here, so it gets the same
+        # origin and https rules as every other endpoint.
+        names.append("end_session_endpoint")
 
     allow_loopback_http = http.settings.allow_loopback_http
     issuer_origin = origin_of(
