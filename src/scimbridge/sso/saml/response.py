@@ -90,14 +90,14 @@ class _Steps:
     def run(
         self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
+        if self._on_step is None:
+            return step(*args, **kwargs)
         try:
             result = step(*args, **kwargs)
         except SamlError as exc:
-            if self._on_step is not None:
-                self._on_step(name, False, exc)
+            self._on_step(name, False, exc)
             raise
-        if self._on_step is not None:
-            self._on_step(name, True, None)
+        self._on_step(name, True, None)
         return result
 
 

@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from lxml import etree
 
@@ -15,11 +16,22 @@ _DATETIME = re.compile(
 )
 
 
+# Values longer than this are parsed without the cache. The fraction has no length
+# limit in xs:dateTime, and the cache must not keep long attacker-chosen strings.
+_MAX_CACHED_LENGTH = 40
+
+
 def parse_datetime(value: str) -> datetime:
     """Parse an xs:dateTime with a time zone; fractions beyond microseconds are cut.
 
     :raises ValueError: when ``value`` is not such a date and time.
     """
+    if len(value) <= _MAX_CACHED_LENGTH:
+        return _parse_cached(value)
+    return _parse(value)
+
+
+def _parse(value: str) -> datetime:
     match = _DATETIME.fullmatch(value)
     if match is None:
         raise ValueError(value)
@@ -29,6 +41,11 @@ def parse_datetime(value: str) -> datetime:
         text += "." + fraction[:6].ljust(6, "0")
     text += "+00:00" if zone == "Z" else zone
     return datetime.fromisoformat(text)
+
+
+# A Response repeats the same few instants. The cache is safe because datetime
+# objects are immutable and lru_cache does not store a call that raises.
+_parse_cached = lru_cache(maxsize=1024)(_parse)
 
 
 def read_time(element: etree._Element, attribute: str) -> datetime | None:
