@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from bench.databases import (
 from bench.load import machine_description, package_versions
 from bench.profiling import py_spy_path
 from bench.report import summary
+from bench.revision import describe_source
 from bench.scale import ScaleConfig, ScaleRun, run_scale
 from bench.servers import (
     RunningServer,
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     workload.add_argument(
         "--seed-seconds",
         type=float,
-        default=140.0,
+        default=130.0,
         help="time limit for creating the users (or seeding with --scale), in seconds",
     )
 
@@ -247,10 +247,10 @@ async def _start_workloads(
 async def run_default(args: argparse.Namespace, work_dir: Path) -> list[ServerRun]:
     """Start every server, seed each in turn, then measure them side by side.
 
-    Each operation runs against one server after the other before the next
-    operation starts, so a burst of CPU use by other users of the machine
-    falls on all servers' numbers for an operation more evenly than if each
-    server ran its whole workload alone.
+    Each operation runs on every server in turn before the next operation
+    starts. A burst of CPU use by other users of the machine then falls on all
+    servers' numbers for an operation more evenly than if each server ran its
+    whole workload alone.
     """
     config = WorkloadConfig(
         users=args.users,
@@ -274,27 +274,6 @@ async def run_default(args: argparse.Namespace, work_dir: Path) -> list[ServerRu
     return [workload.run for workload in workloads]
 
 
-def source_revision() -> dict[str, str | int]:
-    """Return the checkout's commit and how many files under src/ differ from it."""
-    repository = Path(__file__).resolve().parents[1]
-
-    def git(*arguments: str) -> str:
-        completed = subprocess.run(
-            ["git", "-C", str(repository), *arguments],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return completed.stdout
-
-    try:
-        commit = git("rev-parse", "--short", "HEAD").strip()
-        changed = git("status", "--porcelain", "--", "src").splitlines()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        return {"commit": f"unknown ({exc})", "changed_files_under_src": -1}
-    return {"commit": commit, "changed_files_under_src": len(changed)}
-
-
 async def postgres_version(server_url: str) -> str:
     connection = await asyncpg.connect(asyncpg_dsn(server_url + "/postgres"))
     try:
@@ -310,7 +289,7 @@ async def main(argv: list[str] | None = None) -> int:
     print(f"upper bound on run time: {bound / 60:.1f} min", flush=True)
     machine: dict[str, Any] = machine_description()
     machine["postgresql"] = await postgres_version(args.postgres_url)
-    source = source_revision()
+    source = describe_source()
 
     work_dir = Path(tempfile.mkdtemp(prefix="scim-load-"))
     started = time.monotonic()
