@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_PATH = Path("scimbridge.db")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         return None if value is None else value.rstrip("/")
+
+    def public_url(self, request_url: str | None = None) -> str:
+        """Return the URL this server is reached at, for links it hands out.
+
+        ``base_url`` when set; otherwise the URL the request came to, and for
+        the CLI, which has no request, the address ``serve`` listens on.
+        """
+        if self.base_url:
+            return self.base_url
+        if request_url:
+            return request_url.rstrip("/")
+        return DEFAULT_PUBLIC_URL
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,7 @@ accepted on creation, sealed at rest, and never returned.
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from scimbridge.admin.auth import OrgDep, ServicesDep
@@ -64,8 +64,8 @@ class ConnectionUpdate(BaseModel):
     enabled: bool | None = None
 
 
-def _base_url(services: Services) -> str:
-    return services.settings.base_url or "http://127.0.0.1:8000"
+def _base_url(request: Request, services: Services) -> str:
+    return services.settings.public_url(str(request.base_url))
 
 
 def _connection_id(raw: str) -> uuid.UUID:
@@ -80,7 +80,7 @@ def _connection_id(raw: str) -> uuid.UUID:
     status_code=status.HTTP_201_CREATED,
 )
 async def add_saml_connection(
-    body: SamlConnectionCreate, org: OrgDep, services: ServicesDep
+    request: Request, body: SamlConnectionCreate, org: OrgDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Create a SAML connection from the IdP's metadata XML.
 
@@ -101,7 +101,7 @@ async def add_saml_connection(
             org.id,
             name=body.name,
             metadata_xml=xml,
-            base_url=_base_url(services),
+            base_url=_base_url(request, services),
             allow_idp_initiated=body.allow_idp_initiated,
             sign_requests=body.sign_requests,
             allow_sha1=body.allow_sha1,
@@ -111,7 +111,7 @@ async def add_saml_connection(
         raise InvalidRequest(f"{exc.code}: {exc.detail}") from exc
     except InvalidRecord as exc:
         raise InvalidRequest(str(exc)) from exc
-    return public_view(connection, _base_url(services))
+    return public_view(connection, _base_url(request, services))
 
 
 @delegated.post(
@@ -119,7 +119,7 @@ async def add_saml_connection(
     status_code=status.HTTP_201_CREATED,
 )
 async def add_oidc_connection(
-    body: OidcConnectionCreate, org: OrgDep, services: ServicesDep
+    request: Request, body: OidcConnectionCreate, org: OrgDep, services: ServicesDep
 ) -> dict[str, Any]:
     """Create an OIDC connection after validating the issuer's discovery document."""
     try:
@@ -130,7 +130,7 @@ async def add_oidc_connection(
             name=body.name,
             issuer=body.issuer,
             client_id=body.client_id,
-            base_url=_base_url(services),
+            base_url=_base_url(request, services),
             client_secret=body.client_secret,
             auth_method=body.auth_method,
             private_key_pem=body.private_key_pem,
@@ -139,19 +139,25 @@ async def add_oidc_connection(
         raise InvalidRequest(f"{exc.code}: {exc.detail}") from exc
     except (InvalidRecord, ValueError) as exc:
         raise InvalidRequest(str(exc)) from exc
-    return public_view(connection, _base_url(services))
+    return public_view(connection, _base_url(request, services))
 
 
 @delegated.get("/organizations/{slug_or_id}/connections")
-async def list_connections(org: OrgDep, services: ServicesDep) -> dict[str, Any]:
+async def list_connections(
+    request: Request, org: OrgDep, services: ServicesDep
+) -> dict[str, Any]:
     """List the organization's connections, without secrets."""
     connections = await services.signin.list_connections(org.id)
-    return {"connections": [public_view(c, _base_url(services)) for c in connections]}
+    return {
+        "connections": [
+            public_view(c, _base_url(request, services)) for c in connections
+        ]
+    }
 
 
 @delegated.get("/organizations/{slug_or_id}/connections/{connection_id}")
 async def get_connection(
-    connection_id: str, org: OrgDep, services: ServicesDep
+    request: Request, connection_id: str, org: OrgDep, services: ServicesDep
 ) -> dict[str, Any]:
     try:
         connection = await services.signin.get_connection(
@@ -159,12 +165,16 @@ async def get_connection(
         )
     except NotFound as exc:
         raise ResourceNotFound(f"no connection has the id {connection_id!r}") from exc
-    return public_view(connection, _base_url(services))
+    return public_view(connection, _base_url(request, services))
 
 
 @delegated.patch("/organizations/{slug_or_id}/connections/{connection_id}")
 async def update_connection(
-    connection_id: str, body: ConnectionUpdate, org: OrgDep, services: ServicesDep
+    request: Request,
+    connection_id: str,
+    body: ConnectionUpdate,
+    org: OrgDep,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     """Rename, enable or disable a connection."""
     try:
@@ -173,7 +183,7 @@ async def update_connection(
         )
     except NotFound as exc:
         raise ResourceNotFound(f"no connection has the id {connection_id!r}") from exc
-    return public_view(connection, _base_url(services))
+    return public_view(connection, _base_url(request, services))
 
 
 @delegated.delete(

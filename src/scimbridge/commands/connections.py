@@ -28,7 +28,6 @@ from scimbridge.sso.connections import (
 from scimbridge.sso.oidc.errors import OidcError
 from scimbridge.sso.saml.errors import SamlError
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 MAX_FILE_BYTES = 1024 * 1024
 
 
@@ -99,7 +98,7 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _base_url(settings: Settings) -> str:
-    return settings.base_url or DEFAULT_BASE_URL
+    return settings.public_url()
 
 
 def _read(path: Path, what: str) -> bytes:

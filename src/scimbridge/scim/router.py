@@ -31,8 +31,7 @@ def _services(request: Request) -> Services:
 
 
 def _base_url(request: Request) -> str:
-    configured = _services(request).settings.base_url
-    return configured or str(request.base_url).rstrip("/")
+    return _services(request).settings.public_url(str(request.base_url))
 
 
 def _context(request: Request, org: Organization) -> ScimContext:
