@@ -1,4 +1,4 @@
-"""The application factory: the only module that knows every package."""
+"""The application factory: the only module that imports every package."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -102,7 +102,7 @@ def test_okta_rename_with_id_in_value(org: ScimOrg) -> None:
 
 
 def test_pathless_members_value(org: ScimOrg) -> None:
-    """A path-less add whose value holds members adds them."""
+    """A path-less add whose value contains members adds them."""
     u1, u2, u3, g1 = _setup(org)
     operations = [{"op": "add", "value": {"members": [{"value": u3}]}}]
     assert org.patch(f"/Groups/{g1}", operations).status_code == 204

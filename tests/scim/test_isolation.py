@@ -1,6 +1,6 @@
 """A token of organization B can neither read nor change organization A's data.
 
-Another organization's resources answer 404, never 403, so their existence
+Another organization's resources return 404, never 403, so their existence
 does not leak.
 """
 

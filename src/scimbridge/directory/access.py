@@ -21,9 +21,9 @@ class ConnectionKind(enum.StrEnum):
 class Connection:
     """One SAML 2.0 or OIDC connection of an organization to its IdP.
 
-    ``settings`` holds the non-secret configuration (IdP entity id and
-    certificates, OIDC issuer and client id...). ``secrets`` holds client
-    secrets and private keys; storage encrypts it at rest.
+    ``settings`` contains the non-secret configuration (IdP entity id and
+    certificates, OIDC issuer and client id). ``secrets`` contains client
+    secrets and private keys, which storage encrypts at rest.
     """
 
     org_id: UUID
@@ -48,7 +48,7 @@ class Domain:
 
 
 class LinkBy(enum.StrEnum):
-    """How a first login finds the SCIM-provisioned member it belongs to."""
+    """The attribute a first login is matched on to find its SCIM-provisioned member."""
 
     external_id = "externalId"
     user_name = "userName"
@@ -92,7 +92,7 @@ class Role:
 
 
 class MappingSource(enum.StrEnum):
-    """Where a role mapping reads group names from."""
+    """The source of the values a role mapping matches."""
 
     scim_group = "scim_group"
     """A SCIM group of the organization, by id or displayName."""

@@ -1,8 +1,8 @@
 """Resource ids: UUID version 7, ordered by creation time.
 
-Lists order by creation time, then id; with time-ordered ids two resources
-created in the same millisecond still list in the order they were created
-(within one process), and PostgreSQL appends new index entries at the end.
+Lists order by creation time, then id. With time-ordered ids, two resources
+created in the same millisecond by one process still list in creation order,
+and PostgreSQL appends new index entries at the end of the index.
 """
 
 import os

@@ -39,8 +39,8 @@ class ResourceQuery:
     """A filtered, sorted page of resources (RFC 7644 section 3.4.2).
 
     ``filter`` is the parsed SCIM filter; storage evaluates it in the database.
-    ``sort_by`` is an attribute path. ``offset`` is zero-based, and ``limit``
-    zero asks for the count alone.
+    ``sort_by`` is an attribute path. ``offset`` is zero-based, and a ``limit``
+    of zero requests the count alone.
     """
 
     filter: FilterNode | None = None

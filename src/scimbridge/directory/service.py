@@ -2,7 +2,7 @@
 
 SCIM provisioning, single sign-on and admin edits all change the directory
 through :class:`Directory`, so uniqueness, versioning, membership integrity and
-lifecycle events follow the same rules whoever makes the change.
+lifecycle events follow the same rules for every caller.
 """
 
 import logging

@@ -1,11 +1,10 @@
 """Sign-in use cases: an organization's configuration, and linking a login to a member.
 
 A login arrives as an :class:`UpstreamLogin` from a SAML or OIDC connection.
-:meth:`SignIn.resolve_member` finds the member it belongs to, strictly
-inside the connection's organization, links the IdP identity to the member
-on first use, and creates the member just in time when the organization
-allows it, through the same :class:`~scimbridge.directory.service.Directory`
-write path as SCIM.
+:meth:`SignIn.resolve_member` finds its member strictly inside the
+connection's organization and links the IdP identity to it on first use.
+When the organization allows it, the member is created just in time through
+the same :class:`~scimbridge.directory.service.Directory` write path as SCIM.
 """
 
 import logging
@@ -63,7 +62,7 @@ class LoginRejected(DirectoryError):
 
 @dataclass(frozen=True, slots=True)
 class UpstreamLogin:
-    """What a connection asserted about a user, after full validation."""
+    """The claims a connection asserted about a user, after full validation."""
 
     connection: Connection
     issuer: str

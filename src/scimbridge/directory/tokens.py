@@ -1,8 +1,8 @@
 """SCIM bearer tokens: shown once, stored as a hash, several active per organization.
 
 A token reads ``scim_<org id hex>_<prefix><secret>``. The organization id in
-the token lets lookups start with the organization, as every index does; the
-prefix names the token in listings and revocations; only the SHA-256 of the
+the token lets lookups start with the organization, as every index does. The
+prefix names the token in listings and revocations. Only the SHA-256 of the
 whole token is stored.
 """
 
@@ -131,7 +131,7 @@ class ScimTokens:
         """Return the organization of an active token, or None.
 
         A suspended organization's token still authenticates, so that the
-        caller can respond 403 rather than 401 and the IT admin sees why.
+        caller can respond 403 rather than 401 and the IT admin can tell why.
         """
         org_id = _org_id_of(token, self._scheme)
         if org_id is None:

@@ -26,7 +26,7 @@ def complete_manager(payload: Any) -> Any:
     """Accept an enterprise ``manager`` that carries ``value`` without ``$ref``.
 
     Okta and Entra ID send ``{"value": "<id>"}`` alone, while scim2-models
-    requires ``$ref``; the reference is derived from the value, which
+    requires ``$ref``. The reference is derived from the value, which
     RFC 7643 section 4.3 defines as the manager's id.
     """
     if not isinstance(payload, dict):

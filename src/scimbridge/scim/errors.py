@@ -1,8 +1,8 @@
 """SCIM error responses (RFC 7644 section 3.12) for every failure under /scim.
 
 Every failure, including unknown routes, wrong methods, validation errors and
-unexpected exceptions, leaves as a SCIM Error body with the SCIM media type;
-no framework default body and no traceback reaches the client.
+unexpected exceptions, leaves as a SCIM Error body with the SCIM media type.
+No framework default body and no traceback reaches the client.
 """
 
 import logging
@@ -64,9 +64,9 @@ def scim_exception_response(exc: SCIMException) -> ScimResponse:
 def error_detail(exc: SCIMException) -> str:
     """Return the exception's detail, reworded when it wraps a pydantic error.
 
-    scim2-models raises PATCH value errors with the text of the pydantic
-    ValidationError, whose multi-line form names Python classes and links to
-    pydantic's site; the client gets the first error's message and path.
+    scim2-models raises PATCH value errors with the multi-line text of the
+    pydantic ValidationError, which names Python classes. The client gets the
+    first error's message and path instead.
     """
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, ValidationError):

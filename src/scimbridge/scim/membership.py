@@ -1,9 +1,9 @@
 """PATCH operations on a group's ``members``, turned into row-level changes.
 
-A PATCH on a large group must not load or rewrite its member list, so the
+A PATCH on a large group must not load or rewrite its member list. So the
 operations that target ``members`` are taken out of the PatchOp and folded,
-in order, into one :class:`MembershipChange`: members to add, members to
-remove, or a whole new list. The remaining operations apply to the group's
+in order, into one :class:`MembershipChange`. The change lists members to add
+and to remove, or a whole new list. The remaining operations apply to the group's
 other attributes through scim2-models.
 """
 

@@ -58,7 +58,7 @@ def _find_key(document: dict[str, Any], name: str) -> str | None:
 
 
 class Projection:
-    """Which attributes a response carries, from the two query parameters."""
+    """The attribute selection of a response, from the two query parameters."""
 
     def __init__(
         self,
@@ -71,7 +71,7 @@ class Projection:
         self.exclude = [_parse(a, core_schema, extensions) for a in excluded or []]
 
     def returns(self, name: str) -> bool:
-        """Whether the core attribute ``name`` can appear in the response.
+        """Return True if the core attribute ``name`` can appear in the response.
 
         Lets a handler skip loading attributes the response would drop, such
         as a large group's ``members``.
@@ -90,7 +90,7 @@ class Projection:
         )
 
     def requests(self, name: str, sub: str) -> bool:
-        """Whether ``attributes`` names ``name.sub`` itself (``returned: request``)."""
+        """Return True if ``attributes`` names ``name.sub`` (``returned: request``)."""
         return any(
             s.schema is None
             and s.name is not None

@@ -104,7 +104,7 @@ def _check_schemas(payload: Any, core: str, allowed: tuple[str, ...]) -> dict[st
 
 
 MAX_STRING_LENGTH = 4096
-"""Longest string value stored; SCIM defines none, and no IdP sends more."""
+"""Maximum length of a stored string value; SCIM defines none."""
 
 
 def _check_strings(value: Any, path: str = "") -> None:
@@ -132,8 +132,8 @@ def _without_nulls(payload: dict[str, Any]) -> dict[str, Any]:
 
     RFC 7643 section 2.5 makes null equivalent to unassigned. Entra ID's
     documented create request sends nulls, some for enterprise attributes
-    (``department``, ``manager``) outside the extension object; as
-    unassigned values they are dropped, not rejected as unknown attributes.
+    (``department``, ``manager``) outside the extension object. Because they
+    are unassigned, they are dropped rather than rejected as unknown.
     """
     cleaned: dict[str, Any] = {}
     for key, value in payload.items():

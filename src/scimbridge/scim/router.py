@@ -80,7 +80,7 @@ def _resource_response(
 
 
 def _reject_filter(request: Request) -> None:
-    """Answer 403 to a filter on a discovery endpoint (RFC 7644 section 4).
+    """Reject a filter on a discovery endpoint with 403 (RFC 7644 section 4).
 
     The RFC asks for 403 so that a client cannot take the unfiltered
     document for a filtered match.
@@ -188,7 +188,7 @@ def _register(endpoint: str, handler: ResourceHandler) -> None:
     async def patch_resource(
         request: Request, org: AuthenticatedOrg, resource_id: str
     ) -> Response:
-        """Apply a PatchOp; a Group PATCH answers 204 unless attributes are asked for.
+        """Apply a PatchOp; a Group PATCH returns 204 unless attributes are requested.
 
         RFC 7644 section 3.5.2 allows 204 No Content, and Entra ID advises
         against sending a large group's member list back on every change.

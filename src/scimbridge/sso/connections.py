@@ -1,9 +1,9 @@
 """Stored connections turned into SAML and OIDC configurations, and created from input.
 
-A connection row keeps the IdP's settings and scimbridge's own keys; this
-module builds the typed configuration each protocol package validates with,
-and derives every scimbridge URL (SP entity id, ACS, redirect URI) from the
-deployment's base URL and the connection's ids, never from a request.
+A connection row keeps the IdP's settings and scimbridge's own keys. This
+module builds the typed configuration each protocol package validates with.
+It derives every scimbridge URL (SP entity id, ACS, redirect URI) from the
+public URL and the connection's ids.
 """
 
 from dataclasses import dataclass

@@ -1,9 +1,9 @@
 """Browser sign-in through an organization's connection, from start to session.
 
 Every one-time value (AuthnRequest id, OIDC state, nonce and PKCE verifier)
-is stored once in the session store, bound to the browser by the hash of a
-random login cookie and to the organization and connection, and taken
-atomically when the IdP sends the browser back.
+is stored once in the session store. It is bound to the organization, the
+connection and the browser (by the hash of a random login cookie), and it is
+taken atomically when the IdP sends the browser back.
 """
 
 import hashlib
@@ -74,7 +74,7 @@ GROUP_ATTRIBUTES = (
 
 
 class LoginFailed(Exception):
-    """A sign-in that cannot finish; ``code`` is logged, the browser sees a page."""
+    """A sign-in that cannot finish; ``code`` is logged, the browser gets a page."""
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(f"{code}: {detail}")
@@ -84,7 +84,7 @@ class LoginFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LoginRedirect:
-    """Where to send the browser to start a login, and the cookie binding it."""
+    """The redirect that starts a login, and the cookie value that binds it."""
 
     location: str
     browser_key: str
@@ -374,6 +374,7 @@ class LoginService:
             resolved = await self._signin.resolve_member(upstream)
         except LoginRejected as exc:
             raise LoginFailed(exc.code, exc.detail) from exc
+
         connection = upstream.connection
         policy = await self._signin.policy(connection.org_id)
         now = utc_now()
@@ -384,6 +385,7 @@ class LoginService:
             raise LoginFailed(
                 "login.session_expired", "the IdP session ends before it could start"
             )
+
         session = Session(
             id=new_session_id(),
             org_id=connection.org_id,
@@ -398,6 +400,7 @@ class LoginService:
         )
         await self._sessions.create(session)
         await self._confirm_still_active(session)
+
         logger.info(
             "session created org_id=%s member_id=%s connection_id=%s",
             session.org_id,
@@ -435,7 +438,12 @@ class LoginService:
         return session
 
     async def refresh_roles(self, org_id: UUID, member_ids: tuple[UUID, ...]) -> None:
-        """Recompute the roles of the members' open sessions after a group change."""
+        """Recompute the roles of the members' open sessions after a group change.
+
+        NOTE: a session is rewritten by delete then create, so a lookup in
+        between finds no session; and a full replacement of a large group
+        checks every affected member's sessions one by one.
+        """
         for member_id in member_ids:
             sessions = await self._sessions.list_member(org_id, member_id)
             if not sessions:

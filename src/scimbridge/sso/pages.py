@@ -1,6 +1,6 @@
-"""The pages a browser sees during sign-in: a chooser and a generic error page.
+"""The pages shown during sign-in: a connection chooser and a generic error page.
 
-An error page names no rule and no value an attacker could use; it gives a
+An error page names no rule and no value an attacker could use. It gives a
 reference that the IT admin finds in the log next to the stable error code.
 """
 

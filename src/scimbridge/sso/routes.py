@@ -94,8 +94,8 @@ async def start_login(
 ) -> Response:
     """Start a login for an organization, found by slug, id or email domain.
 
-    The answer for an unknown organization or email is the same page as for
-    an organization without an enabled connection, so it reveals neither.
+    An unknown organization or email gets the same page as an organization
+    without an enabled connection, so the response reveals neither.
     """
     services = _services(request)
     org_record = None
@@ -219,7 +219,7 @@ async def oidc_callback(request: Request, org_id: str, connection_id: str) -> Re
 
 @router.get("/session")
 async def current_session(request: Request) -> Response:
-    """Describe the browser's session, or answer 401 when it has none."""
+    """Describe the browser's session, or respond 401 when it has none."""
     settings = _cookie_settings(request)
     session_id = session_id_from_cookie_header(
         request.headers.get("cookie", ""), settings

@@ -40,8 +40,8 @@ role_mappings = RoleMappingRow.__table__
 class SqlAccess:
     """Connections, domains, policies, login links and roles of organizations.
 
-    Secrets arrive and leave sealed: the service seals and opens them, so
-    this class never sees a plaintext secret.
+    Secrets arrive and leave sealed, because the service seals and opens
+    them, so this class never handles a plaintext secret.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:

@@ -315,7 +315,7 @@ class JsonAccess:
         return func.json_extract(document, _sqlite_path(keys))
 
     def present(self, document: ColumnElement[Any], keys: tuple[str, ...]) -> Condition:
-        """Whether a JSON value is present: not null, not "", not [] and not {}."""
+        """Return the condition that a JSON value is present: not null, "", [] or {}."""
         if self.postgresql:
             value = document[keys]  # type: ignore[index]
             return and_(
@@ -334,7 +334,7 @@ class JsonAccess:
         )
 
     def elements(self, document: ColumnElement[Any], keys: tuple[str, ...]) -> Any:
-        """A table of the elements of a JSON array, with one column ``value``."""
+        """Return a table of the elements of a JSON array, with one column ``value``."""
         if self.postgresql:
             array = _jsonb_array(document[keys])  # type: ignore[index]
             return func.jsonb_array_elements(array).table_valued(column("value", JSONB))
@@ -664,7 +664,7 @@ def _membership_condition(
         if id_column is group_members.c.member_id:
             expression: ColumnElement[Any] = group_members.c.member_type
         else:
-            # Every group a user is found in holds it directly.
+            # Every group a user is found in contains it directly.
             expression = literal("direct")
         if op is None:
             return true()

@@ -109,7 +109,7 @@ class GroupRow(Base):
 
 
 class GroupMemberRow(Base):
-    """One direct member of a group; ``member_type`` says which table holds it."""
+    """One direct member of a group; ``member_type`` names the table of the member."""
 
     __tablename__ = "group_members"
     __table_args__ = (
