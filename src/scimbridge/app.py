@@ -1,5 +1,7 @@
 """The application factory: the only module that imports every package."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +12,7 @@ from scimbridge.admin.errors import install_admin_error_handlers
 from scimbridge.admin.router import router as admin_router
 from scimbridge.config import Settings
 from scimbridge.logs import AccessLogMiddleware, configure_logging
+from scimbridge.provider.routes import router as provider_router
 from scimbridge.scim.errors import install_error_handlers
 from scimbridge.scim.paths import TrailingSlashMiddleware
 from scimbridge.scim.router import router as scim_router
@@ -25,7 +28,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Back-channel logouts go out from every worker; a claim on each
+        # delivery keeps two workers from sending the same one.
+        worker = asyncio.create_task(services.provider.backchannel.run())
         yield
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
         await services.close()
 
     app = FastAPI(
@@ -42,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(admin_router, prefix="/admin")
     app.include_router(sso_router, prefix="/sso")
+    app.include_router(provider_router)
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimbridge import __version__
-from scimbridge.commands import access, connections, orgs, saml, server, tokens
+from scimbridge.commands import access, apps, connections, orgs, saml, server, tokens
 from scimbridge.commands.common import CommandError, Handler
 from scimbridge.config import Settings
 
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     connections.add_commands(commands)
     saml.add_commands(commands)
     access.add_commands(commands)
+    apps.add_commands(commands)
     return parser
 
 

@@ -9,6 +9,12 @@ from scimbridge.directory.orgs import Organizations
 from scimbridge.directory.service import Directory
 from scimbridge.directory.signin import SignIn
 from scimbridge.directory.tokens import ScimTokens
+from scimbridge.provider.backchannel import BackChannelLogout
+from scimbridge.provider.factory import AppTokenRevoker, build_grant_store
+from scimbridge.provider.keys import SigningKeys
+from scimbridge.provider.registry import AppClients
+from scimbridge.provider.service import OpenIdProvider
+from scimbridge.provider.tokens import TokenIssuer
 from scimbridge.sessions.factory import build_session_store
 from scimbridge.sessions.store import SessionStore
 from scimbridge.sso.login import LoginService
@@ -29,9 +35,11 @@ class Services:
     sessions: SessionStore
     logins: LoginService
     http_client: httpx.AsyncClient
+    provider: OpenIdProvider
 
     async def close(self) -> None:
         await self.http_client.aclose()
+        await self.provider.grants.close()
         await self.sessions.close()
         await self.store.dispose()
 
@@ -40,7 +48,8 @@ def build_services(settings: Settings) -> Services:
     """Create the store and the use cases on it; nothing connects until first use."""
     store = SqlStore(create_engine(settings.database_url))
     directory = Directory(store)
-    signin = SignIn(store, directory, build_secret_box(settings))
+    secret_box = build_secret_box(settings)
+    signin = SignIn(store, directory, secret_box)
     sessions = build_session_store(settings.redis_url)
     # Back-channel calls to IdPs: no redirects, no proxy from the environment.
     http_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
@@ -53,10 +62,31 @@ def build_services(settings: Settings) -> Services:
         scim_tokens.forget()
         admin_tokens.forget()
 
+    orgs = Organizations(store, on_status_change=forget_tokens)
+
+    keys = SigningKeys(store, secret_box)
+    tokens = TokenIssuer(keys)
+    clients = AppClients(store)
+    provider = OpenIdProvider(
+        settings=settings,
+        orgs=orgs,
+        signin=signin,
+        sessions=sessions,
+        grants=build_grant_store(settings.redis_url),
+        keys=keys,
+        clients=clients,
+        tokens=tokens,
+        backchannel=BackChannelLogout(
+            store, tokens, http_client, settings.public_url, clients.get
+        ),
+    )
+    directory.subscribe(AppTokenRevoker(provider))
+    logins.on_session_end(provider.session_ended)
+
     return Services(
         settings=settings,
         store=store,
-        orgs=Organizations(store, on_status_change=forget_tokens),
+        orgs=orgs,
         scim_tokens=scim_tokens,
         admin_tokens=admin_tokens,
         directory=directory,
@@ -64,4 +94,5 @@ def build_services(settings: Settings) -> Services:
         sessions=sessions,
         logins=logins,
         http_client=http_client,
+        provider=provider,
     )

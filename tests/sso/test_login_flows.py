@@ -74,9 +74,14 @@ def _start(org: ScimOrg, return_to: str = "/app/home") -> tuple[str, str]:
 
 
 def _response(
-    connection: Any, request_id: str | None, user: str, **changes: Any
+    connection: Any,
+    request_id: str | None,
+    user: str,
+    base_url: str = BASE_URL,
+    **changes: Any,
 ) -> str:
-    paths = saml_paths(BASE_URL, connection.org_id, connection.id)
+    """Sign a Response of the test IdP for ``user`` to the connection's ACS."""
+    paths = saml_paths(base_url, connection.org_id, connection.id)
     now = datetime.now(UTC)
     spec = ResponseSpec(
         response_id=f"_r{uuid.uuid4().hex}",
@@ -93,8 +98,7 @@ def _response(
         authn_instant=now - timedelta(seconds=10),
         session_not_on_or_after=now + timedelta(hours=8),
         name_id=user,
-        attributes={"email": [user], "groups": ["engineering"]},
-        **changes,
+        **({"attributes": {"email": [user], "groups": ["engineering"]}} | changes),
     )
     return to_base64(signed_response(spec)).decode()
 

@@ -47,10 +47,12 @@ ORG_OWNED_TABLES = (
     "roles",
     "role_mappings",
     "org_admin_tokens",
+    "logout_deliveries",
 )
-ROUTING_INDEXES = {"uq_org_domains_verified_domain"}
-"""Indexes that select the organization itself, as a slug does: a verified
-email domain belongs to one organization only."""
+ROUTING_INDEXES = {"uq_org_domains_verified_domain", "ix_logout_deliveries_queue"}
+"""Indexes that do not serve one organization's lookups: a verified email
+domain selects the organization itself, as a slug does, and the back-channel
+logout queue is read by one worker for every organization."""
 
 
 @pytest.fixture(
@@ -196,7 +198,7 @@ def test_revision_before_and_after_upgrade(database_url: str) -> None:
 
     upgrade_database(database_url)
 
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     assert current_revision(database_url) == head_revision()
 
 

@@ -12,9 +12,10 @@ path), and ``delegated`` for routes its org admins may use too.
 
 from fastapi import APIRouter
 
-from scimbridge.admin import access, connections, organizations
+from scimbridge.admin import access, apps, connections, organizations
 
 router = APIRouter()
 for module in (organizations, access, connections):
     router.include_router(module.platform)
     router.include_router(module.delegated)
+router.include_router(apps.platform)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,6 +92,23 @@ class LoginRedirect:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamOptions:
+    """What an app asked of the sign-in, passed on to the org's IdP.
+
+    ``force`` asks the IdP to authenticate the user again (SAML ``ForceAuthn``,
+    OIDC ``prompt=login``), for an app's ``prompt=login`` or exceeded
+    ``max_age``.
+    """
+
+    force: bool = False
+    max_age: int | None = None
+    login_hint: str | None = None
+
+
+SessionListener = Callable[[Session], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class LoginResult:
     """A finished login: the new session and where the browser goes next."""
 
@@ -139,6 +157,11 @@ class LoginService:
         self._http = ProviderHttp(client=http_client, settings=oidc_settings)
         self._jwks = JwksCache(self._http)
         self._parties: dict[UUID, tuple[datetime, OidcRelyingParty]] = {}
+        self._session_listeners: list[SessionListener] = []
+
+    def on_session_end(self, listener: SessionListener) -> None:
+        """Call ``listener`` with each session a logout ends."""
+        self._session_listeners.append(listener)
 
     @property
     def provider_http(self) -> ProviderHttp:
@@ -147,7 +170,11 @@ class LoginService:
     # Starting
 
     async def start(
-        self, connection: Connection, base_url: str, return_to: str | None
+        self,
+        connection: Connection,
+        base_url: str,
+        return_to: str | None,
+        options: UpstreamOptions | None = None,
     ) -> LoginRedirect:
         if not connection.enabled:
             raise LoginFailed("login.connection_disabled", "the connection is disabled")
@@ -158,10 +185,11 @@ class LoginService:
             "return_to": safe_return_to(return_to),
             "browser": browser_hash(browser_key),
         }
+        options = options or UpstreamOptions()
         if connection.kind is ConnectionKind.saml:
-            location = await self._start_saml(connection, base_url, record)
+            location = await self._start_saml(connection, base_url, record, options)
         else:
-            location = await self._start_oidc(connection, base_url, record)
+            location = await self._start_oidc(connection, base_url, record, options)
         logger.info(
             "login started org_id=%s connection_id=%s kind=%s",
             connection.org_id,
@@ -171,10 +199,16 @@ class LoginService:
         return LoginRedirect(location=location, browser_key=browser_key)
 
     async def _start_saml(
-        self, connection: Connection, base_url: str, record: dict[str, str]
+        self,
+        connection: Connection,
+        base_url: str,
+        record: dict[str, str],
+        options: UpstreamOptions,
     ) -> str:
         saml = saml_connection(connection, base_url)
-        request = build_authn_request(idp=saml.idp, sp=saml.sp, now=utc_now())
+        request = build_authn_request(
+            idp=saml.idp, sp=saml.sp, now=utc_now(), force_authn=options.force
+        )
         relay_key = secrets.token_urlsafe(32)
         stored = {**record, "request_id": request.id}
         await self._sessions.put_once(
@@ -185,10 +219,21 @@ class LoginService:
         )
 
     async def _start_oidc(
-        self, connection: Connection, base_url: str, record: dict[str, str]
+        self,
+        connection: Connection,
+        base_url: str,
+        record: dict[str, str],
+        options: UpstreamOptions,
     ) -> str:
         party = await self._relying_party(connection, base_url)
-        authorization = party.start_login()
+        try:
+            authorization = party.start_login(
+                prompt="login" if options.force else None,
+                max_age=options.max_age,
+                login_hint=options.login_hint,
+            )
+        except ValueError as exc:
+            raise LoginFailed("login.invalid_options", str(exc)) from exc
         stored = {**record, "pending": authorization.pending.to_json()}
         await self._sessions.put_once(
             OIDC_LOGIN_NAMESPACE,
@@ -435,6 +480,8 @@ class LoginService:
                 session.org_id,
                 session.member_id,
             )
+            for listener in self._session_listeners:
+                await listener(session)
         return session
 
     async def refresh_roles(self, org_id: UUID, member_ids: tuple[UUID, ...]) -> None:

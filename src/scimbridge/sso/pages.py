@@ -23,7 +23,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'"
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
     )
     response.headers["X-Frame-Options"] = "DENY"
     return response
@@ -52,6 +52,21 @@ def chooser_page(options: list[tuple[str, str]]) -> HTMLResponse:
         for name, url in options
     )
     return _page("Choose how to sign in", f"<p>Sign in with:</p>{links}")
+
+
+def discovery_page(action: str, hidden: dict[str, str]) -> HTMLResponse:
+    """Ask for a work email, keeping the login's other parameters as hidden fields."""
+    fields = "".join(
+        f'<input type=hidden name="{escape(name, quote=True)}" '
+        f'value="{escape(value, quote=True)}">'
+        for name, value in hidden.items()
+    )
+    body = (
+        f'<form method=get action="{escape(action, quote=True)}">{fields}'
+        "<label>Work email <input type=email name=email required "
+        "autocomplete=email></label> <button>Continue</button></form>"
+    )
+    return _page("Sign in", body)
 
 
 def signed_out_page() -> HTMLResponse:

@@ -21,7 +21,7 @@ from scimbridge.sessions.cookies import (
 )
 from scimbridge.sso import pages
 from scimbridge.sso.connections import saml_connection, sp_metadata
-from scimbridge.sso.login import LoginFailed, LoginResult
+from scimbridge.sso.login import LoginFailed, LoginResult, UpstreamOptions
 from scimbridge.sso.logout import logout_request_url
 
 logger = logging.getLogger(__name__)
@@ -77,11 +77,37 @@ async def _connection(
     return connection
 
 
-def _start_url(request: Request, connection: Connection, return_to: str | None) -> str:
+def _start_url(
+    request: Request,
+    connection: Connection,
+    return_to: str | None,
+    passed_on: dict[str, str],
+) -> str:
     query = {"org": str(connection.org_id), "connection": str(connection.id)}
     if return_to:
         query["return_to"] = return_to
+    query |= passed_on
     return f"{_base_url(request)}/sso/login?{urlencode(query)}"
+
+
+def _upstream_options(
+    prompt: str | None, max_age: str | None, login_hint: str | None
+) -> tuple[UpstreamOptions, dict[str, str]]:
+    """Read the options an app's authorization request passes to the IdP."""
+    age = int(max_age) if max_age and max_age.isdigit() and len(max_age) < 10 else None
+    options = UpstreamOptions(
+        force=prompt == "login",
+        max_age=age,
+        login_hint=login_hint if login_hint and len(login_hint) <= 256 else None,
+    )
+    passed_on = {}
+    if options.force:
+        passed_on["prompt"] = "login"
+    if options.max_age is not None:
+        passed_on["max_age"] = str(options.max_age)
+    if options.login_hint:
+        passed_on["login_hint"] = options.login_hint
+    return options, passed_on
 
 
 @router.get("/login")
@@ -89,21 +115,33 @@ async def start_login(
     request: Request,
     org: str | None = None,
     email: str | None = None,
+    domain: str | None = None,
     connection: str | None = None,
     return_to: str | None = None,
+    prompt: str | None = None,
+    max_age: str | None = None,
+    login_hint: str | None = None,
 ) -> Response:
-    """Start a login for an organization, found by slug, id or email domain.
+    """Start a login for an organization, found by slug, id, email or domain.
 
-    An unknown organization or email gets the same page as an organization
-    without an enabled connection, so the response reveals neither.
+    With none of them, the page asks for a work email. An unknown
+    organization or email gets the same page as an organization without an
+    enabled connection, so the response reveals neither.
     """
     services = _services(request)
+    options, passed_on = _upstream_options(prompt, max_age, login_hint)
+    if not (org or email or domain):
+        hidden = dict(passed_on)
+        if return_to:
+            hidden["return_to"] = return_to
+        return pages.discovery_page(f"{_base_url(request)}/sso/login", hidden)
     org_record = None
     try:
         if org:
             org_record = await services.orgs.get(org)
-        elif email:
-            org_id = await services.signin.org_for_email(email)
+        elif email or domain:
+            address = email or f"user@{domain}"
+            org_id = await services.signin.org_for_email(address)
             if org_id is not None:
                 org_record = await services.orgs.get(str(org_id))
     except NotFound:
@@ -119,12 +157,16 @@ async def start_login(
     if not enabled:
         return pages.no_connection_page()
     if len(enabled) > 1:
-        options = [(c.name, _start_url(request, c, return_to)) for c in enabled]
-        return pages.chooser_page(options)
+        choices = [
+            (c.name, _start_url(request, c, return_to, passed_on)) for c in enabled
+        ]
+        return pages.chooser_page(choices)
 
     chosen = await services.signin.get_connection(org_record.id, enabled[0].id)
     try:
-        redirect = await services.logins.start(chosen, _base_url(request), return_to)
+        redirect = await services.logins.start(
+            chosen, _base_url(request), return_to, options
+        )
     except LoginFailed as exc:
         return _fail(exc, org_id=org_record.id, connection_id=chosen.id)
     response = RedirectResponse(redirect.location, status_code=303)

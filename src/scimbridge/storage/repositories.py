@@ -26,6 +26,7 @@ from scimbridge.directory.ports import ResourceQuery
 from scimbridge.storage import filtering
 from scimbridge.storage.access_repositories import SqlAccess
 from scimbridge.storage.access_tables import AdminTokenRow
+from scimbridge.storage.provider_repositories import SqlProvider
 from scimbridge.storage.tables import (
     GroupMemberRow,
     GroupRow,
@@ -540,3 +541,4 @@ class SqlUnit:
         self.groups = SqlGroups(connection)
         self.access = SqlAccess(connection)
         self.admin_tokens = SqlScimTokens(connection, AdminTokenRow.__table__)
+        self.provider = SqlProvider(connection)

@@ -128,3 +128,4 @@ class GroupMemberRow(Base):
 # The sign-in tables live in their own module; importing it here registers
 # them on Base.metadata wherever the schema is used.
 from scimbridge.storage import access_tables as _access_tables  # noqa: E402, F401
+from scimbridge.storage import provider_tables as _provider_tables  # noqa: E402, F401
