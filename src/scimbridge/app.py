@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from scimbridge import __version__
 from scimbridge.admin.errors import install_admin_error_handlers
 from scimbridge.admin.router import router as admin_router
 from scimbridge.config import Settings
 from scimbridge.logs import AccessLogMiddleware, configure_logging
-from scimbridge.provider.routes import router as provider_router
+from scimbridge.provider import routes as provider_routes
+from scimbridge.provider.http_errors import install_provider_error_handlers
 from scimbridge.scim.errors import install_error_handlers
 from scimbridge.scim.paths import TrailingSlashMiddleware
 from scimbridge.scim.router import router as scim_router
@@ -48,10 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     install_admin_error_handlers(app)
+    install_provider_error_handlers(app)
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(admin_router, prefix="/admin")
     app.include_router(sso_router, prefix="/sso")
-    app.include_router(provider_router)
+    app.include_router(provider_routes.discovery)
+    # FastAPI tries the routes in order, at the cost of a pattern match each.
+    # Mounted first, the provider's endpoints cost other requests one match,
+    # and introspection, which apps call on every request, pays for none of
+    # the SCIM, admin and sign-in routes.
+    app.router.routes.insert(
+        0, Mount(provider_routes.PREFIX, app=provider_routes.endpoints)
+    )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app

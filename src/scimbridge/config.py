@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     )
     allow_loopback_idp: bool = Field(
         default=False,
-        description="Development only: allow OIDC issuers on http://127.0.0.1.",
+        description="Development only: allow OIDC issuers on http://127.0.0.1 "
+        "and SAML IdP endpoints over http.",
     )
     base_url: str | None = Field(
         default=None,

@@ -82,6 +82,7 @@ def build_services(settings: Settings) -> Services:
     )
     directory.subscribe(AppTokenRevoker(provider))
     logins.on_session_end(provider.session_ended)
+    orgs.on_status(provider.revoke_org)
 
     return Services(
         settings=settings,

@@ -20,8 +20,10 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from lxml import etree
+from lxml import html as lxml_html
 
 from examples.app import create_app as create_example_app
+from examples.dev_idp import create_app as create_dev_idp
 from scimbridge.app import create_app
 from scimbridge.config import Settings
 from scimbridge.services import Services
@@ -59,6 +61,9 @@ class Stack:
         )
 
     def go(self, url: str) -> httpx.Response:
+        """Follow one redirect; a relative one stays on scimbridge."""
+        if url.startswith("/"):
+            url = f"{self.scimbridge}{url}"
         return self.browser.get(url)
 
 
@@ -189,7 +194,7 @@ def test_saml_member_signs_in_to_the_app_and_deprovisioning_ends_it(
         },
     )
     assert acs.status_code == 303, acs.text
-    resume = stack.go(f"{stack.scimbridge}{acs.headers['location']}")
+    resume = stack.go(acs.headers["location"])
     callback = resume.headers["location"]
     assert callback.startswith(f"{stack.app}/callback?")
     assert _query(callback)["iss"] == stack.scimbridge
@@ -327,7 +332,7 @@ def test_oidc_member_signs_in_to_the_app(
         params=params,
     )
     assert callback.status_code == 303, callback.text
-    resume = stack.go(f"{stack.scimbridge}{callback.headers['location']}")
+    resume = stack.go(callback.headers["location"])
     landed = stack.go(resume.headers["location"])
     assert landed.status_code == 303, landed.text
     claims = stack.go(f"{stack.app}/").json()["claims"]
@@ -337,3 +342,47 @@ def test_oidc_member_signs_in_to_the_app(
     deleted = stack.scim(other_org, "DELETE", f"/Users/{user['id']}")
     assert deleted.status_code == 204
     assert _wait_signed_out(stack)
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    """Read the hidden and named inputs of the first form on a page."""
+    document = lxml_html.fromstring(html)
+    form = document.forms[0]
+    return {name: value or "" for name, value in form.form_values()}
+
+
+def test_quickstart_path_with_the_development_idp(stack: Stack, org: ScimOrg) -> None:
+    """The README's path: dev IdP, scimbridge and the example app on loopback."""
+    idp_port = free_port()
+    idp_url = f"http://127.0.0.1:{idp_port}"
+    with serve(create_dev_idp(idp_url), idp_port):
+        metadata = httpx.get(f"{idp_url}/metadata").text
+        created = httpx.post(
+            f"{stack.scimbridge}/admin/organizations/{org.slug}/connections/saml",
+            headers=stack.admin,
+            json={"name": "Dev IdP", "metadata_xml": metadata},
+        )
+        assert created.status_code == 201, created.text
+        user = _provision(stack, org, "grace@corp.example")
+
+        to_scimbridge = stack.go(f"{stack.app}/login?org={org.slug}")
+        to_login = stack.go(to_scimbridge.headers["location"])
+        to_idp = stack.go(to_login.headers["location"])
+        assert to_idp.headers["location"].startswith(f"{idp_url}/sso?")
+        login_page = stack.go(to_idp.headers["location"])
+        fields = _form_fields(login_page.text) | {"email": "grace@corp.example"}
+        posted = stack.browser.post(f"{idp_url}/sso/login", data=fields)
+        acs_fields = _form_fields(posted.text)
+        acs_url = lxml_html.fromstring(posted.text).forms[0].action
+        acs = stack.browser.post(acs_url, data=acs_fields)
+        assert acs.status_code == 303, acs.text
+        resume = stack.go(acs.headers["location"])
+        landed = stack.go(resume.headers["location"])
+        assert landed.status_code == 303, landed.text
+        claims = stack.go(f"{stack.app}/").json()["claims"]
+        assert claims["sub"] == user["id"]
+        assert claims["email"] == "grace@corp.example"
+
+        deleted = stack.scim(org, "DELETE", f"/Users/{user['id']}")
+        assert deleted.status_code == 204
+        assert _wait_signed_out(stack)

@@ -371,3 +371,47 @@ def test_suspended_org_cannot_redeem(org: ScimOrg) -> None:
     org.client.portal.call(services.orgs.set_status, org.slug, OrgStatus.suspended)
     response = exchange(org, app, code, verifier)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+# Request limits and error bodies
+
+
+def test_oversized_form_is_refused_before_it_is_buffered(org: ScimOrg) -> None:
+    app = make_app(org)
+    body = "&".join(f"f{i}=" + "A" * 1000 for i in range(100))
+    response = org.client.post(
+        "/oauth2/token",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=app.auth,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_too_many_form_fields_are_refused(org: ScimOrg) -> None:
+    app = make_app(org)
+    body = "&".join(f"f{i}=x" for i in range(100))
+    response = org.client.post(
+        "/oauth2/token",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=app.auth,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_unknown_paths_and_methods_get_oauth_errors(org: ScimOrg) -> None:
+    missing = org.client.get("/oauth2/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "invalid_request"
+    wrong_method = org.client.get("/oauth2/token")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/json"
+
+
+def test_public_documents_are_readable_cross_origin(org: ScimOrg) -> None:
+    for path in ("/.well-known/openid-configuration", "/oauth2/jwks"):
+        response = org.client.get(path)
+        assert response.headers["access-control-allow-origin"] == "*"

@@ -21,7 +21,7 @@ class AppClientCreate(BaseModel):
         min_length=1, examples=[["https://app.example.com/callback"]]
     )
     public: bool = Field(
-        default=False, description="A native or browser app with no secret."
+        default=False, description="A native app with no secret (PKCE only)."
     )
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     backchannel_logout_uri: str | None = None

@@ -106,6 +106,7 @@ async def add_saml_connection(
             sign_requests=body.sign_requests,
             allow_sha1=body.allow_sha1,
             require_signed_assertion=body.require_signed_assertion,
+            allow_http=services.settings.allow_loopback_idp,
         )
     except SamlError as exc:
         raise InvalidRequest(f"{exc.code}: {exc.detail}") from exc

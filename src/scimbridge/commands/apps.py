@@ -46,7 +46,7 @@ def add_commands(commands: Subcommands) -> None:
     create.add_argument(
         "--public",
         action="store_true",
-        help="a native or single-page app with no secret (PKCE only)",
+        help="a native app with no secret, which proves itself with PKCE alone",
     )
     create.add_argument(
         "--post-logout-redirect-uri",

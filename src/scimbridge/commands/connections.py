@@ -138,6 +138,7 @@ def add_saml_command(args: argparse.Namespace, settings: Settings) -> int:
             sign_requests=args.sign_requests,
             allow_sha1=args.allow_sha1,
             require_signed_assertion=args.require_signed_assertion,
+            allow_http=settings.allow_loopback_idp,
         )
 
     connection = _run(settings, create)

@@ -3,7 +3,7 @@
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from scimbridge.directory.clock import Clock, utc_now
 from scimbridge.directory.errors import InvalidRecord, NotFound, UniquenessConflict
@@ -30,6 +30,11 @@ class Organizations:
         self._store = store
         self._clock = clock
         self._on_status_change = on_status_change
+        self._status_listeners: list[Callable[[Organization], Awaitable[None]]] = []
+
+    def on_status(self, listener: Callable[[Organization], Awaitable[None]]) -> None:
+        """Call ``listener`` with the organization after each status change."""
+        self._status_listeners.append(listener)
 
     async def create(self, slug: str, name: str | None = None) -> Organization:
         """Create an active organization; the slug must be new and well formed."""
@@ -83,4 +88,6 @@ class Organizations:
         if self._on_status_change is not None:
             self._on_status_change()
         logger.info("organization status org_id=%s status=%s", org.id, status.value)
+        for listener in self._status_listeners:
+            await listener(updated)
         return updated

@@ -27,7 +27,8 @@ from scimbridge.storage.db import SqlStore
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
+"""With the delays below, the last attempt comes about 47 minutes after the first."""
 FIRST_RETRY = timedelta(seconds=2)
 MAX_RETRY = timedelta(minutes=10)
 ATTEMPT_TIMEOUT_SECONDS = 5.0

@@ -18,6 +18,7 @@ class MemberClaims:
     roles: tuple[str, ...]
     connection_id: str
     email: str | None
+    email_verified: bool
     name: str | None
     given_name: str | None
     family_name: str | None
@@ -34,7 +35,7 @@ class MemberClaims:
         }
         if "email" in scope and self.email:
             claims["email"] = self.email
-            claims["email_verified"] = True
+            claims["email_verified"] = self.email_verified
         if "profile" in scope:
             profile = {
                 "name": self.name,
@@ -77,6 +78,7 @@ def member_claims(
         roles=roles,
         connection_id=str(connection_id),
         email=_primary_email(member.attributes, member.user_name),
+        email_verified=False,
         name=full,
         given_name=given,
         family_name=family,

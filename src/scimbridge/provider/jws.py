@@ -52,7 +52,7 @@ def sign(
 
 def read_header(token: str) -> dict[str, Any]:
     """Return the protected header of a compact JWS after checking its shape."""
-    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2 or not token.isascii():
         raise InvalidToken("not a compact JWS")
     try:
         header = json.loads(b64url_decode(token.split(".", 1)[0]))
@@ -71,6 +71,8 @@ def verify(token: str, key: rsa.RSAPublicKey) -> tuple[dict[str, Any], dict[str,
     """Verify the signature and return (header, claims)."""
     header = read_header(token)
     signing_input, _, signature = token.rpartition(".")
+    if not signing_input.isascii():
+        raise InvalidToken("not a compact JWS")
     try:
         key.verify(
             b64url_decode(signature), signing_input.encode("ascii"), _PKCS1, _SHA256

@@ -107,6 +107,14 @@ class MemoryGrantStore:
         ]
         return [grant for grant_id in matching if (grant := self._drop(grant_id))]
 
+    async def revoke_org(self, org_id: UUID) -> list[Grant]:
+        matching = [
+            grant_id
+            for grant_id, entry in self._grants.items()
+            if entry.grant.org_id == org_id
+        ]
+        return [grant for grant_id in matching if (grant := self._drop(grant_id))]
+
     async def close(self) -> None:
         self._grants.clear()
         self._refresh.clear()

@@ -7,6 +7,7 @@ Keys, under a prefix::
     r:{refresh hash}      the grant id, kept for rotated tokens too, so that
                           presenting one again is recognized as reuse
     m:{org id}:{member}   set of the member's grant ids
+    o:{org id}            set of the organization's grant ids
     s:{sid}               set of the grant ids of one browser session
     t:{token id}          a revoked access token, until it would expire
 
@@ -27,21 +28,22 @@ DEFAULT_KEY_PREFIX = "scimbridge:op:"
 _DROP = """
 local function drop(prefix, gid)
   local gkey = prefix .. 'g:' .. gid
-  local values = redis.call('HMGET', gkey, 'data', 'm', 's')
+  local values = redis.call('HMGET', gkey, 'data', 'm', 's', 'o')
   if not values[1] then return false end
   redis.call('DEL', gkey)
   redis.call('SREM', values[2], gid)
   redis.call('SREM', values[3], gid)
+  redis.call('SREM', values[4], gid)
   return values[1]
 end
 """
 
 _CREATE = """
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'refresh', ARGV[2], 'm', KEYS[3],
-  's', KEYS[4], 'client', ARGV[5])
+  's', KEYS[4], 'o', KEYS[5], 'client', ARGV[5])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[4], 'PXAT', ARGV[3])
-for i = 3, 4 do
+for i = 3, 5 do
   redis.call('SADD', KEYS[i], ARGV[4])
   if redis.call('PEXPIRETIME', KEYS[i]) < tonumber(ARGV[3]) then
     redis.call('PEXPIREAT', KEYS[i], ARGV[3])
@@ -116,6 +118,7 @@ class RedisGrantStore:
                 f"{self._prefix}r:{refresh_hash}",
                 self._member_key(grant.org_id, grant.member_id),
                 f"{self._prefix}s:{grant.sid}",
+                f"{self._prefix}o:{grant.org_id}",
             ],
             args=[
                 grant.to_json(),
@@ -180,6 +183,12 @@ class RedisGrantStore:
     async def revoke_session(self, sid: str) -> list[Grant]:
         dropped = await self._revoke_set(
             keys=[f"{self._prefix}s:{sid}"], args=[self._prefix]
+        )
+        return [Grant.from_json(data) for data in dropped]
+
+    async def revoke_org(self, org_id: UUID) -> list[Grant]:
+        dropped = await self._revoke_set(
+            keys=[f"{self._prefix}o:{org_id}"], args=[self._prefix]
         )
         return [Grant.from_json(data) for data in dropped]
 

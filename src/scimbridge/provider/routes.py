@@ -1,13 +1,12 @@
 """HTTP endpoints of the OpenID Provider: discovery, authorize, token and the rest."""
 
 import base64
-import binascii
 import hashlib
 import json
 import logging
 import secrets
-from typing import Any
-from urllib.parse import unquote_plus, urlencode
+import time
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -32,7 +31,7 @@ from scimbridge.provider.errors import (
     RedirectUnsafe,
     error_body,
 )
-from scimbridge.provider.service import OpenIdProvider
+from scimbridge.provider.service import OpenIdProvider, session_sid
 from scimbridge.services import Services
 from scimbridge.sessions.cookies import (
     CookieSettings,
@@ -44,13 +43,25 @@ from scimbridge.sso import pages
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter()
+discovery = APIRouter()
+"""``/.well-known/openid-configuration``, at the root of the issuer."""
+endpoints = APIRouter()
+"""The endpoints under ``/oauth2``; the application mounts them at that prefix."""
+PREFIX = "/oauth2"
 
 AUTHORIZE_NAMESPACE = "op-authorize"
 AUTHORIZE_COOKIE = "scimbridge_authorize"
 AUTHORIZE_TTL_SECONDS = 600
+BROWSER_KEY_LENGTH = 43
+MAX_BODY_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 32
 MAX_FORM_FIELD = 8192
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PUBLIC_DOCUMENT = {
+    "Cache-Control": "public, max-age=300",
+    "Access-Control-Allow-Origin": "*",
+}
+"""Headers of discovery and the JWKS: public, cacheable and readable from any origin."""
 
 
 def _services(request: Request) -> Services:
@@ -96,14 +107,13 @@ async def _parameters(request: Request) -> list[tuple[str, str]]:
     """Return the request's parameters: the query of a GET, the form of a POST."""
     if request.method != "POST":
         return request.query_params.multi_items()
-    form = await request.form()
-    return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    return await _form_items(request)
 
 
 # Discovery
 
 
-@router.get("/.well-known/openid-configuration")
+@discovery.get("/.well-known/openid-configuration")
 async def openid_configuration(request: Request) -> JSONResponse:
     """OpenID Connect Discovery 1.0: what this provider supports, and where."""
     issuer = _provider(request).issuer
@@ -157,28 +167,30 @@ async def openid_configuration(request: Request) -> JSONResponse:
         "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,
     }
-    return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(document, headers=PUBLIC_DOCUMENT)
 
 
-@router.get("/oauth2/jwks")
+@endpoints.get("/jwks")
 async def jwks(request: Request) -> JSONResponse:
     """The public signing keys: current, next and recently retired."""
     document = await _provider(request).keys.jwks()
     return JSONResponse(
         document,
         media_type="application/jwk-set+json",
-        headers={"Cache-Control": "public, max-age=300"},
+        headers=PUBLIC_DOCUMENT,
     )
 
 
 # Authorization
 
 
-@router.api_route("/oauth2/authorize", methods=["GET", "POST"])
+@endpoints.api_route("/authorize", methods=["GET", "POST"])
 async def authorize(request: Request) -> Response:
     """Check the request, then answer from the browser's session or start a login."""
-    items = await _parameters(request)
-    params = single_values(items)
+    try:
+        params = single_values(await _parameters(request))
+    except OAuth2Error as exc:
+        return _unsafe_page(RedirectUnsafe("authorize.invalid_request", str(exc)))
     provider = _provider(request)
     client_id = params.get("client_id", "")
     client = await provider.clients.get(client_id) if client_id else None
@@ -216,10 +228,17 @@ async def _start_login(
 ) -> Response:
     services = _services(request)
     key = secrets.token_urlsafe(32)
-    browser_key = secrets.token_urlsafe(32)
+    # One browser key serves every pending request of this browser, so a
+    # second tab or app does not orphan the first one's login.
+    browser_key = request.cookies.get(AUTHORIZE_COOKIE, "")
+    if len(browser_key) != BROWSER_KEY_LENGTH:
+        browser_key = secrets.token_urlsafe(32)
     record = {
         "request": authorization.to_json(),
         "browser": _browser_hash(browser_key),
+        "started_at": time.time(),
+        "fresh_login": "login" in authorization.prompt
+        or authorization.max_age is not None,
     }
     await services.sessions.put_once(
         AUTHORIZE_NAMESPACE, key, json.dumps(record), AUTHORIZE_TTL_SECONDS
@@ -238,8 +257,9 @@ async def _start_login(
         query["max_age"] = str(authorization.max_age)
     if hint:
         query["login_hint"] = hint
-    base = services.settings.public_url(str(request.base_url))
-    response = _redirect(f"{base}/sso/login?{urlencode(query)}")
+    # A relative redirect keeps the browser on the host it came to, where its
+    # cookies are, whatever the configured public URL.
+    response = _redirect(f"/sso/login?{urlencode(query)}")
     response.set_cookie(
         AUTHORIZE_COOKIE,
         browser_key,
@@ -257,7 +277,7 @@ async def _start_login(
     return response
 
 
-@router.get("/oauth2/authorize/resume")
+@endpoints.get("/authorize/resume")
 async def resume_authorization(request: Request) -> Response:
     """Finish an authorization request once the login it started has a session."""
     services = _services(request)
@@ -304,29 +324,69 @@ async def resume_authorization(request: Request) -> Response:
     session = await _browser_session(request)
     if session is None:
         return fail(LoginRequiredError("the sign-in did not complete"))
+    if not client.accepts_redirect_uri(authorization.redirect_uri):
+        return _unsafe_page(
+            RedirectUnsafe(
+                "authorize.unregistered_redirect_uri",
+                "the redirect URI was unregistered during the login",
+            ),
+            client_id=client.id,
+        )
+    # prompt=login and max_age ask for a login after the request: a session
+    # from before it does not answer them (OpenID Connect Core 3.1.2.1).
+    if record.get("fresh_login") and session.created_at.timestamp() < float(
+        record["started_at"]
+    ):
+        return fail(LoginRequiredError("the user did not sign in again"))
     if not client.allows_org(session.org_id):
         return fail(AccessDeniedError("the app is not enabled for this organization"))
     if authorization.organization and not await provider.is_org(
         authorization.organization, session.org_id
     ):
         return fail(AccessDeniedError("the user signed in to another organization"))
-    response = _redirect(await provider.issue_code(authorization, session))
-    response.delete_cookie(AUTHORIZE_COOKIE, path="/oauth2/")
-    return response
+    # The browser cookie stays: other pending requests of this browser use it.
+    return _redirect(await provider.issue_code(authorization, session))
 
 
 # Client authentication
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _body(request: Request) -> bytes:
+    """Read the body, refusing more than ``MAX_BODY_BYTES`` before buffering it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidRequestError("the request body is too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequestError("the request body is too large")
+    return bytes(body)
+
+
+async def _form_items(request: Request) -> list[tuple[str, str]]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidRequestError("the body must be application/x-www-form-urlencoded")
-    form = await request.form()
+    try:
+        text = (await _body(request)).decode("utf-8")
+        return parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequestError(
+            "the form is not valid UTF-8 or has too many fields"
+        ) from exc
+
+
+async def _form(request: Request) -> dict[str, str]:
     values: dict[str, str] = {}
-    for key, value in form.multi_items():
-        if not isinstance(value, str) or len(value) > MAX_FORM_FIELD:
-            raise InvalidRequestError(f"invalid parameter {key[:40]}")
+    for key, value in await _form_items(request):
+        if len(value) > MAX_FORM_FIELD:
+            raise InvalidRequestError(f"parameter {key[:40]} is too long")
         if key in values:
             raise InvalidRequestError(f"parameter {key[:40]} is repeated")
         values[key] = value
@@ -336,7 +396,7 @@ async def _form(request: Request) -> dict[str, str]:
 def _basic_credentials(header: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError included
         raise InvalidClientError("malformed Basic credentials") from exc
     client_id, colon, secret = decoded.partition(":")
     if not colon:
@@ -390,7 +450,7 @@ def _oauth_error(exc: OAuth2Error, request: Request) -> JSONResponse:
 # Token, introspection, revocation
 
 
-@router.post("/oauth2/token")
+@endpoints.post("/token")
 async def token(request: Request) -> Response:
     """Redeem a code or a refresh token (RFC 6749 sections 4.1.3 and 6)."""
     try:
@@ -413,7 +473,7 @@ async def _client_and_token(
     return client, presented
 
 
-@router.post("/oauth2/introspect")
+@endpoints.post("/introspect")
 async def introspect(request: Request) -> Response:
     """RFC 7662: tell an authenticated client whether its token is active."""
     try:
@@ -424,7 +484,7 @@ async def introspect(request: Request) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/oauth2/revoke")
+@endpoints.post("/revoke")
 async def revoke(request: Request) -> Response:
     """RFC 7009: revoke a refresh token (with its grant) or an access token."""
     try:
@@ -448,7 +508,7 @@ def _bearer_error(error: str, description: str, status: int = 401) -> JSONRespon
     )
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
+@endpoints.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     """OIDC Core 5.3: the member's claims for a valid access token."""
     header = request.headers.get("authorization", "")
@@ -473,11 +533,19 @@ async def userinfo(request: Request) -> Response:
 # RP-initiated logout
 
 
-@router.api_route("/oauth2/logout", methods=["GET", "POST"])
+@endpoints.api_route("/logout", methods=["GET", "POST"])
 async def end_session(request: Request) -> Response:
-    """OpenID Connect RP-Initiated Logout 1.0: end the session, then go back."""
-    items = await _parameters(request)
-    params: dict[str, Any] = dict(items)
+    """OpenID Connect RP-Initiated Logout 1.0: end the session, then go back.
+
+    The session ends at once only when ``id_token_hint`` names it (its
+    ``sid`` and ``sub``); otherwise the user confirms on a page whose form
+    posts back here, which a cross-site page cannot do with the session
+    cookie (SameSite=Lax).
+    """
+    try:
+        params = dict(await _parameters(request))
+    except OAuth2Error as exc:
+        return _unsafe_page(RedirectUnsafe("logout.invalid_request", str(exc)))
     services = _services(request)
     provider = services.provider
 
@@ -498,30 +566,37 @@ async def end_session(request: Request) -> Response:
         )
     target = params.get("post_logout_redirect_uri")
     if target:
-        client = (
-            await provider.clients.get(client_id)
-            if isinstance(client_id, str)
-            else None
-        )
-        if client is None or not client.accepts_post_logout_uri(target):
+        client = await provider.clients.get(client_id) if client_id else None
+        if (
+            client is None
+            or not client.enabled
+            or not client.accepts_post_logout_uri(target)
+        ):
             return _unsafe_page(
                 RedirectUnsafe(
                     "logout.unregistered_redirect_uri",
-                    "post_logout_redirect_uri is not registered for the client",
+                    "post_logout_redirect_uri is not registered for an enabled client",
                 )
             )
 
     settings = CookieSettings(secure=services.settings.cookie_secure)
-    session_id = session_id_from_cookie_header(
-        request.headers.get("cookie", ""), settings
-    )
-    await services.logins.logout(session_id)
+    session = await _browser_session(request)
+    if session is not None:
+        names_session = claims is not None and (
+            claims.get("sid") == session_sid(session.id)
+            and claims.get("sub") == str(session.member_id)
+        )
+        confirmed = request.method == "POST" and params.get("confirm") == "yes"
+        if not (names_session or confirmed):
+            hidden = {key: value for key, value in params.items() if key != "confirm"}
+            return pages.logout_confirm_page(
+                f"{provider.issuer}{PREFIX}/logout", hidden | {"confirm": "yes"}
+            )
+        await services.logins.logout(session.id)
     response: Response
     if target:
         state = params.get("state")
-        query = (
-            {"state": state} if isinstance(state, str) and len(state) <= 1024 else {}
-        )
+        query = {"state": state} if state and len(state) <= MAX_STATE_LENGTH else {}
         response = _redirect(redirect_with(target, query) if query else target)
     else:
         response = pages.signed_out_page()

@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 CODE_NAMESPACE = "op-code"
 SPENT_CODE_NAMESPACE = "op-code-spent"
+CLOSED_CODE_NAMESPACE = "op-code-closed"
 CODE_LIFETIME_SECONDS = 60
 SPENT_CODE_MEMORY_SECONDS = 600
 CODE_VERIFIER = frozenset(
@@ -177,7 +178,7 @@ class OpenIdProvider:
         code_hash = token_hash(code)
         raw = await self._sessions.take(CODE_NAMESPACE, code_hash)
         if raw is None:
-            await self._revoke_spent_code(code_hash)
+            await self._close_code(code_hash)
             raise InvalidGrantError("the code is invalid, expired or already used")
         record = json.loads(raw)
         request = AuthorizationRequest.from_json(record["request"])
@@ -200,9 +201,15 @@ class OpenIdProvider:
         if session is None:
             raise InvalidGrantError("the sign-in session has ended")
         member = await self._member(session, client)
+        # The spent-code record names the grant before the grant exists, so a
+        # second redemption that runs now can still revoke it.
+        grant_id = new_grant_id()
+        await self._sessions.put_once(
+            SPENT_CODE_NAMESPACE, code_hash, grant_id, SPENT_CODE_MEMORY_SECONDS
+        )
         now = utc_now()
         grant = Grant(
-            id=new_grant_id(),
+            id=grant_id,
             org_id=session.org_id,
             member_id=session.member_id,
             client_id=client.id,
@@ -217,9 +224,13 @@ class OpenIdProvider:
         )
         refresh_token = new_refresh_token()
         await self.grants.create(grant, token_hash(refresh_token))
-        await self._sessions.put_once(
-            SPENT_CODE_NAMESPACE, code_hash, grant.id, SPENT_CODE_MEMORY_SECONDS
-        )
+        # Whichever of this redemption and a concurrent second one closes the
+        # code first, the grant ends up revoked if both happened.
+        if not await self._sessions.remember(
+            CLOSED_CODE_NAMESPACE, code_hash, SPENT_CODE_MEMORY_SECONDS
+        ):
+            await self.grants.revoke(grant.id)
+            raise InvalidGrantError("the code was redeemed twice")
         # A revocation that ran between the checks above and create() missed
         # this grant; look again now that it exists.
         if await self._sessions.get(session.id) is None:
@@ -235,7 +246,16 @@ class OpenIdProvider:
         )
         return await self._token_response(grant, member, refresh_token, request.nonce)
 
-    async def _revoke_spent_code(self, code_hash: str) -> None:
+    async def _close_code(self, code_hash: str) -> None:
+        """Revoke what an earlier redemption of this code received.
+
+        The code is closed before the grant is looked up: a redemption still
+        in progress then finds it closed after creating its grant and revokes
+        the grant itself.
+        """
+        await self._sessions.remember(
+            CLOSED_CODE_NAMESPACE, code_hash, SPENT_CODE_MEMORY_SECONDS
+        )
         spent = await self._sessions.take(SPENT_CODE_NAMESPACE, code_hash)
         if spent is None:
             return
@@ -304,6 +324,11 @@ class OpenIdProvider:
         if record is None or not record.active:
             raise InvalidGrantError("the member is deactivated or deleted")
         claims = member_claims(org, record, session.roles, session.connection_id)
+        if claims.email is not None:
+            # Any organization may provision any address; only a domain this
+            # organization verified makes the email verified for apps.
+            owner = await self._signin.org_for_email(claims.email)
+            claims = replace(claims, email_verified=owner == org.id)
         return Member(org=org, claims=claims)
 
     async def _token_response(
@@ -421,6 +446,16 @@ class OpenIdProvider:
         grants = await self.grants.revoke_member(org_id, member_id)
         if grants:
             await self.backchannel.enqueue(grants)
+        return len(grants)
+
+    async def revoke_org(self, org: Organization) -> int:
+        """Revoke every grant of a suspended organization and tell the apps."""
+        if org.status is OrgStatus.active:
+            return 0
+        grants = await self.grants.revoke_org(org.id)
+        if grants:
+            await self.backchannel.enqueue(grants)
+        logger.info("app grants revoked org_id=%s count=%d", org.id, len(grants))
         return len(grants)
 
     async def session_ended(self, session: Session) -> int:

@@ -40,6 +40,8 @@ from scimbridge.sso.saml.response import SamlLogin, validate_response
 logger = logging.getLogger(__name__)
 
 LOGIN_TTL_SECONDS = 600
+BROWSER_KEY_LENGTH = 43
+"""Length of ``secrets.token_urlsafe(32)``, the value of the login cookie."""
 """Time a user has to come back from the IdP."""
 SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
@@ -175,10 +177,17 @@ class LoginService:
         base_url: str,
         return_to: str | None,
         options: UpstreamOptions | None = None,
+        browser_key: str | None = None,
     ) -> LoginRedirect:
+        """Start a login; ``browser_key`` is the browser's current login cookie.
+
+        Reusing that cookie binds every login started in one browser to it,
+        so a login in a second tab does not orphan the first one.
+        """
         if not connection.enabled:
             raise LoginFailed("login.connection_disabled", "the connection is disabled")
-        browser_key = secrets.token_urlsafe(32)
+        if browser_key is None or len(browser_key) != BROWSER_KEY_LENGTH:
+            browser_key = secrets.token_urlsafe(32)
         record = {
             "org_id": str(connection.org_id),
             "connection_id": str(connection.id),

@@ -54,19 +54,33 @@ def chooser_page(options: list[tuple[str, str]]) -> HTMLResponse:
     return _page("Choose how to sign in", f"<p>Sign in with:</p>{links}")
 
 
-def discovery_page(action: str, hidden: dict[str, str]) -> HTMLResponse:
-    """Ask for a work email, keeping the login's other parameters as hidden fields."""
-    fields = "".join(
+def _hidden_fields(values: dict[str, str]) -> str:
+    return "".join(
         f'<input type=hidden name="{escape(name, quote=True)}" '
         f'value="{escape(value, quote=True)}">'
-        for name, value in hidden.items()
+        for name, value in values.items()
     )
+
+
+def discovery_page(action: str, hidden: dict[str, str]) -> HTMLResponse:
+    """Ask for a work email, keeping the login's other parameters as hidden fields."""
+    fields = _hidden_fields(hidden)
     body = (
         f'<form method=get action="{escape(action, quote=True)}">{fields}'
         "<label>Work email <input type=email name=email required "
         "autocomplete=email></label> <button>Continue</button></form>"
     )
     return _page("Sign in", body)
+
+
+def logout_confirm_page(action: str, hidden: dict[str, str]) -> HTMLResponse:
+    """Ask the user to confirm signing out; the form posts ``hidden`` to ``action``."""
+    fields = _hidden_fields(hidden)
+    body = (
+        f'<form method=post action="{escape(action, quote=True)}">{fields}'
+        "<p>Do you want to sign out?</p><button>Sign out</button></form>"
+    )
+    return _page("Sign out", body)
 
 
 def signed_out_page() -> HTMLResponse:

@@ -165,7 +165,11 @@ async def start_login(
     chosen = await services.signin.get_connection(org_record.id, enabled[0].id)
     try:
         redirect = await services.logins.start(
-            chosen, _base_url(request), return_to, options
+            chosen,
+            _base_url(request),
+            return_to,
+            options,
+            browser_key=request.cookies.get(LOGIN_COOKIE),
         )
     except LoginFailed as exc:
         return _fail(exc, org_id=org_record.id, connection_id=chosen.id)
@@ -194,7 +198,8 @@ def _finish(request: Request, result: LoginResult) -> Response:
     settings = _cookie_settings(request)
     response = RedirectResponse(result.return_to, status_code=303)
     response.headers.append("Set-Cookie", session_cookie(result.session, settings))
-    response.delete_cookie(LOGIN_COOKIE, path="/sso/")
+    # The login cookie stays until it expires: a login started in another
+    # tab of this browser is bound to the same value.
     return response
 
 
