@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         description="Public URL of this server for meta.location; unset uses "
         "the URL each request came to.",
     )
+    issuer: str | None = Field(
+        default=None,
+        description="Issuer of the OpenID Provider; unset uses base_url, and "
+        "without it the address `scimbridge serve` listens on.",
+    )
     log_level: str = "INFO"
     scim_max_results: int = Field(
         default=1000, ge=1, description="Maximum resources in one list response."
@@ -62,7 +67,7 @@ class Settings(BaseSettings):
             raise ValueError("admin_token must be at least 24 characters long")
         return value
 
-    @field_validator("base_url")
+    @field_validator("base_url", "issuer")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         return None if value is None else value.rstrip("/")
@@ -78,6 +83,11 @@ class Settings(BaseSettings):
         if request_url:
             return request_url.rstrip("/")
         return DEFAULT_PUBLIC_URL
+
+    @property
+    def provider_issuer(self) -> str:
+        """Return the OpenID Provider's issuer: one string for every request."""
+        return self.issuer or self.public_url()
 
     @property
     def is_sqlite(self) -> bool:

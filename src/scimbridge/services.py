@@ -77,7 +77,7 @@ def build_services(settings: Settings) -> Services:
         clients=clients,
         tokens=tokens,
         backchannel=BackChannelLogout(
-            store, tokens, http_client, settings.public_url, clients.get
+            store, tokens, http_client, lambda: settings.provider_issuer, clients.get
         ),
     )
     directory.subscribe(AppTokenRevoker(provider))

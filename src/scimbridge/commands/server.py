@@ -50,12 +50,12 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     configure_logging(settings.log_level)
     prepare_database(settings)
-    if not settings.base_url:
+    if not (settings.issuer or settings.base_url):
         # The OpenID Provider's issuer must be one stable string, so without a
         # configured public URL it is the address this server listens on.
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
         host = f"[{host}]" if ":" in host else host
-        os.environ["SCIMBRIDGE_BASE_URL"] = f"http://{host}:{args.port}"
+        os.environ["SCIMBRIDGE_ISSUER"] = f"http://{host}:{args.port}"
     # Each worker builds its own application, reading the same environment.
     uvicorn.run(
         APP_FACTORY,

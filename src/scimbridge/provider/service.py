@@ -103,7 +103,7 @@ class OpenIdProvider:
     @property
     def issuer(self) -> str:
         """The issuer identifier: the same string in discovery, tokens and ``iss``."""
-        return self._settings.public_url()
+        return self._settings.provider_issuer
 
     # Authorization
 
