@@ -22,7 +22,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from authlib.integrations.starlette_client import OAuth
+from authlib.integrations.starlette_client import OAuth  # type: ignore[import-untyped]
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
@@ -64,7 +64,10 @@ def create_app(issuer: str, client_id: str, client_secret: str, url: str) -> Fas
     @app.get("/login")
     async def login(request: Request, org: str | None = None) -> Response:
         extra = {"organization": org} if org else {}
-        return await scimbridge.authorize_redirect(request, f"{url}/callback", **extra)
+        redirect: Response = await scimbridge.authorize_redirect(
+            request, f"{url}/callback", **extra
+        )
+        return redirect
 
     @app.get("/callback")
     async def callback(request: Request) -> Response:

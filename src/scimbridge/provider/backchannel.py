@@ -40,7 +40,8 @@ BATCH = 50
 
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after ``attempts`` failed attempts: 2 s, 4 s, 8 s... up to 10 min."""
-    return min(FIRST_RETRY * (2 ** (attempts - 1)), MAX_RETRY)
+    delay: timedelta = FIRST_RETRY * (2 ** (attempts - 1))
+    return min(delay, MAX_RETRY)
 
 
 class BackChannelLogout:

@@ -5,8 +5,8 @@ Each error has the ``error`` code of RFC 6749, OpenID Connect Core or RFC
 endpoint answers with.
 """
 
-from authlib.oauth2.base import OAuth2Error
-from authlib.oauth2.rfc6749.errors import (
+from authlib.oauth2.base import OAuth2Error  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
     AccessDeniedError,
     InvalidClientError,
     InvalidGrantError,
@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedResponseTypeError,
     UnsupportedTokenTypeError,
 )
-from authlib.oidc.core.errors import (
+from authlib.oidc.core.errors import (  # type: ignore[import-untyped]
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,

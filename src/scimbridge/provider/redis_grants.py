@@ -93,6 +93,10 @@ return dropped
 )
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _millis(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
@@ -161,13 +165,12 @@ class RedisGrantStore:
         grant_id = await self._redis.get(f"{self._prefix}r:{refresh_hash}")
         if grant_id is None:
             return None
-        key = f"{self._prefix}g:{grant_id.decode()}"
+        key = f"{self._prefix}g:{_text(grant_id)}"
         data, current = await self._redis.hmget(key, ["data", "refresh"])
         if data is None:
             return None
-        return Grant.from_json(
-            data
-        ), current is not None and current.decode() == refresh_hash
+        is_current = current is not None and _text(current) == refresh_hash
+        return Grant.from_json(data), is_current
 
     async def revoke_access_token(self, token_id: str, ttl_seconds: int) -> None:
         await self._redis.set(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
 from scimbridge.config import Settings
 from scimbridge.directory.clock import utc_now

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from authlib.oidc.core.util import create_half_hash
+from authlib.oidc.core.util import create_half_hash  # type: ignore[import-untyped]
 
 from scimbridge.directory.clock import utc_now
 from scimbridge.provider import jws

@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scimbridge.provider.clients import AppClient
@@ -15,9 +15,10 @@ from scimbridge.storage.provider_tables import (
     SigningKeyRow,
 )
 
-app_clients = AppClientRow.__table__
-signing_keys = SigningKeyRow.__table__
-deliveries = LogoutDeliveryRow.__table__
+# Declarative mappings type __table__ as FromClause; these are Tables.
+app_clients = cast(Table, AppClientRow.__table__)
+signing_keys = cast(Table, SigningKeyRow.__table__)
+deliveries = cast(Table, LogoutDeliveryRow.__table__)
 
 
 def _client(row: Any) -> AppClient:
