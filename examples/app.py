@@ -34,7 +34,7 @@ LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 def create_app(issuer: str, client_id: str, client_secret: str, url: str) -> FastAPI:
-    """Build the app; ``url`` is where the browser reaches it."""
+    """Build the app, where ``url`` is the address the browser reaches it at."""
     app = FastAPI()
     app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32))
     oauth = OAuth()

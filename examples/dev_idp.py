@@ -68,7 +68,7 @@ def _element(
 
 
 def create_app(url: str) -> FastAPI:
-    """Build the IdP; ``url`` is where browsers and scimbridge reach it."""
+    """Build the IdP, where ``url`` is the address browsers and scimbridge use."""
     app = FastAPI()
     key_pem, certificate_pem = _key_and_certificate()
     certificate_b64 = "".join(

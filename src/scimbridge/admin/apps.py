@@ -30,7 +30,7 @@ platform = APIRouter(route_class=AdminRoute, tags=["admin"])
 
 
 async def register_app(services: Services, body: AppClientCreate) -> IssuedClient:
-    """Register an app; raise ``InvalidClient`` or ``NotFound`` for bad input."""
+    """Register an app, raising ``InvalidClient`` or ``NotFound`` for bad input."""
     org_ids: list[UUID] | None = None
     if body.organizations is not None:
         org_ids = [(await services.orgs.get(value)).id for value in body.organizations]
@@ -80,7 +80,7 @@ async def get_app_client(client_id: str, services: ServicesDep) -> AppClientOut:
 
 @platform.post("/apps/{client_id}/secret")
 async def rotate_app_secret(client_id: str, services: ServicesDep) -> IssuedAppClient:
-    """Replace the app's secret; the old one stops working at once."""
+    """Replace the app's secret. The old one stops working at once."""
     try:
         issued = await services.provider.clients.rotate_secret(client_id)
     except InvalidClient as exc:
@@ -121,7 +121,7 @@ async def list_signing_keys(services: ServicesDep) -> SigningKeyList:
 
 @platform.post("/signing-keys/rotate")
 async def rotate_signing_keys(services: ServicesDep) -> SigningKeyList:
-    """Make the next key current; the old current key stays published a day."""
+    """Make the next key current. The old current key stays published a day."""
     await services.provider.keys.rotate()
     keys = await services.provider.keys.list()
     return SigningKeyList(keys=[SigningKeyOut.of(key) for key in keys])

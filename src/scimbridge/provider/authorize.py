@@ -80,7 +80,7 @@ class AuthorizationRequest:
 
 
 def single_values(items: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Collect parameters; RFC 6749 section 3.1 forbids repeating one."""
+    """Collect the parameters and mark repeated ones, which RFC 6749 3.1 forbids."""
     params: dict[str, str] = {}
     repeated = set()
     for name, value in items:
@@ -119,7 +119,7 @@ def check_redirect(client: AppClient | None, params: dict[str, str]) -> str:
 def parse_request(
     client: AppClient, redirect_uri: str, params: dict[str, str]
 ) -> AuthorizationRequest:
-    """Check the rest of the request; errors go back to ``redirect_uri``."""
+    """Check the rest of the request. Its errors go back to ``redirect_uri``."""
     if params.get("__repeated__"):
         raise InvalidRequestError(f"parameters repeated: {params['__repeated__']}")
     if "request" in params:

@@ -94,7 +94,7 @@ class BackChannelLogout:
         return created
 
     async def deliver_due(self, now: datetime | None = None) -> int:
-        """Send every delivery that is due; return how many were attempted."""
+        """Send every delivery that is due and return how many were attempted."""
         now = now or utc_now()
         async with self._store.transaction() as unit:
             due = await unit.provider.due_deliveries(now, BATCH)

@@ -23,7 +23,7 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "[::1]"})
 
 
 class InvalidClient(ValueError):
-    """A registration value that cannot be accepted; the message says which."""
+    """A registration value that is invalid. The message names the value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ def new_client_secret() -> str:
 
 
 def hash_secret(secret: str) -> str:
-    """Hash a client secret; it has 256 random bits, so one SHA-256 is enough."""
+    """Hash a client secret. It has 256 random bits, so one SHA-256 is enough."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 

@@ -102,7 +102,7 @@ class Rotation:
 
 
 class GrantStore(Protocol):
-    """Grants and refresh token families; each method is atomic."""
+    """Storage of grants and refresh token families, where each method is atomic."""
 
     async def create(self, grant: Grant, refresh_hash: str) -> None:
         """Store a grant with its first refresh token until ``expires_at``."""
@@ -124,7 +124,7 @@ class GrantStore(Protocol):
     async def get(self, grant_id: str) -> Grant | None: ...
 
     async def revoke(self, grant_id: str) -> Grant | None:
-        """Revoke the grant and every token on it; return it if it existed."""
+        """Revoke the grant and every token on it, and return it if it existed."""
 
     async def revoke_access_token(self, token_id: str, ttl_seconds: int) -> None:
         """Mark one access token revoked until it would have expired."""

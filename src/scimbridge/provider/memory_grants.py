@@ -16,7 +16,7 @@ class _Entry:
 
 
 class MemoryGrantStore:
-    """A :class:`GrantStore` in one process; methods never await, so they are atomic."""
+    """A :class:`GrantStore` in one process, atomic because no method awaits."""
 
     def __init__(self) -> None:
         self._grants: dict[str, _Entry] = {}

@@ -20,13 +20,13 @@ from scimbridge.storage.db import SqlStore
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 5.0
-"""How long a process reuses a client it read; an update shows after at most this."""
+"""Seconds a process reuses a client it read, so an update shows after at most this."""
 MAX_NAME_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
 class IssuedClient:
-    """A client just created or given a new secret; ``secret`` is shown once."""
+    """A client just created or given a new secret, whose ``secret`` is shown once."""
 
     client: AppClient
     secret: str | None

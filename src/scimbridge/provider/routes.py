@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 discovery = APIRouter()
 """``/.well-known/openid-configuration``, at the root of the issuer."""
 endpoints = APIRouter()
-"""The endpoints under ``/oauth2``; the application mounts them at that prefix."""
+"""The endpoints under ``/oauth2``, which the application mounts at that prefix."""
 PREFIX = "/oauth2"
 
 AUTHORIZE_NAMESPACE = "op-authorize"
@@ -408,7 +408,7 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 async def _authenticate(
     request: Request, form: dict[str, str], *, allow_public: bool
 ) -> AppClient:
-    """Authenticate the client; every later check uses this client only."""
+    """Authenticate the client. Every later check uses this client only."""
     clients = _provider(request).clients
     header = request.headers.get("authorization", "")
     body_id = form.get("client_id")

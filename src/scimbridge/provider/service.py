@@ -311,7 +311,7 @@ class OpenIdProvider:
         return await self._token_response(grant, member, refresh_token, None)
 
     async def _member(self, session: Session, client: AppClient) -> Member:
-        """Load the member's claims; fail if the member or org may not sign in."""
+        """Load the member's claims, or fail if the member or org may not sign in."""
         if not client.allows_org(session.org_id):
             raise InvalidGrantError("this client is not enabled for the organization")
         try:
@@ -325,7 +325,7 @@ class OpenIdProvider:
             raise InvalidGrantError("the member is deactivated or deleted")
         claims = member_claims(org, record, session.roles, session.connection_id)
         if claims.email is not None:
-            # Any organization may provision any address; only a domain this
+            # Any organization may provision any address, so only a domain this
             # organization verified makes the email verified for apps.
             owner = await self._signin.org_for_email(claims.email)
             claims = replace(claims, email_verified=owner == org.id)
@@ -352,7 +352,7 @@ class OpenIdProvider:
     # Introspection, revocation, userinfo
 
     async def introspect(self, client: AppClient, token: str) -> dict[str, Any]:
-        """RFC 7662: describe a token issued to ``client``; others are inactive."""
+        """Describe a token issued to ``client`` (RFC 7662). Others are inactive."""
         inactive: dict[str, Any] = {"active": False}
         if token.startswith(REFRESH_TOKEN_PREFIX):
             found = await self.grants.find_refresh(token_hash(token))
@@ -398,7 +398,7 @@ class OpenIdProvider:
         }
 
     async def revoke(self, client: AppClient, token: str) -> None:
-        """RFC 7009: revoke a token of ``client``; unknown tokens change nothing."""
+        """Revoke a token of ``client`` (RFC 7009). Unknown tokens change nothing."""
         if token.startswith(REFRESH_TOKEN_PREFIX):
             found = await self.grants.find_refresh(token_hash(token))
             if found is not None and found[0].client_id == client.id:
@@ -442,7 +442,7 @@ class OpenIdProvider:
     # Logout
 
     async def revoke_member(self, org_id: UUID, member_id: UUID) -> int:
-        """Revoke every grant of a member and tell their apps; return the count."""
+        """Revoke every grant of a member, tell their apps, and return the count."""
         grants = await self.grants.revoke_member(org_id, member_id)
         if grants:
             await self.backchannel.enqueue(grants)
@@ -466,7 +466,7 @@ class OpenIdProvider:
         return len(grants)
 
     async def id_token_hint(self, token: str) -> dict[str, Any] | None:
-        """Verify an ``id_token_hint`` issued here; an expired one is accepted."""
+        """Verify an ``id_token_hint`` issued here, accepting an expired one."""
         try:
             claims = await self.keys.verify(token)
         except jws.InvalidToken:

@@ -36,7 +36,7 @@ class AccessToken:
 
 @dataclass(frozen=True, slots=True)
 class PresentedToken:
-    """An access token that verified; ``grant_id`` comes from its ``jti``."""
+    """An access token that verified, with the ``grant_id`` taken from its ``jti``."""
 
     claims: dict[str, Any]
     grant_id: str
@@ -119,7 +119,7 @@ class TokenIssuer:
         return await self._keys.sign(payload, LOGOUT_TOKEN_TYPE)
 
     async def verify_access_token(self, issuer: str, token: str) -> PresentedToken:
-        """Check signature, type, issuer and lifetime; raise ``jws.InvalidToken``.
+        """Check signature, type, issuer and lifetime, or raise ``jws.InvalidToken``.
 
         The audience is the caller's to check: introspection compares it with
         the authenticated client.
