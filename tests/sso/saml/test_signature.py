@@ -21,6 +21,7 @@ from scimbridge.sso.saml.errors import ErrorCode, SamlError
 from scimbridge.sso.saml.signature import (
     VerifiedSignature,
     _verify_with_xmlsec,
+    find_id_attributes,
     find_signature,
     verify_signature,
 )
@@ -569,6 +570,20 @@ def test_namespaced_id_attribute_rejected(attribute: str) -> None:
     response.set(attribute, "_other")
     assert xmlsec_accepts(find_signature(assertion))  # type: ignore[arg-type]
     verify_error(assertion, ErrorCode.ID_ATTRIBUTE_INVALID)
+
+
+def test_id_attribute_scan_matches_local_name_only() -> None:
+    root = parse_xml(
+        b'<r xmlns:a="urn:a" ID="1" xml:id="2" a:Id="3" xID="4" IDx="5" a:xid="6">'
+        b'<c id="7" iD="8"/></r>'
+    )
+    assert find_id_attributes(root) == [
+        ("ID", "1"),
+        ("{http://www.w3.org/XML/1998/namespace}id", "2"),
+        ("{urn:a}Id", "3"),
+        ("id", "7"),
+        ("iD", "8"),
+    ]
 
 
 def test_signed_element_without_id_rejected() -> None:

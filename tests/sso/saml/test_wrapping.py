@@ -104,3 +104,24 @@ def test_wrapping_around_encrypted_assertion() -> None:
     assert evil is not None
     response.append(evil)
     expect_error(response, ErrorCode.MULTIPLE_ASSERTIONS)
+
+
+@pytest.mark.parametrize("mode", sorted(SIGNING_MODES))
+def test_namespaced_id_rejected_end_to_end(mode: str) -> None:
+    """One ID scan serves every signature, and each one still applies it."""
+    sign_assertion, sign_response = SIGNING_MODES[mode]
+    response = signed_response(
+        sign_assertion=sign_assertion, sign_response=sign_response
+    )
+    status = response.find(names.STATUS)
+    assert status is not None
+    status.set("{urn:evil}ID", "_other")
+    expect_error(response, ErrorCode.ID_ATTRIBUTE_INVALID)
+
+
+def test_duplicate_of_response_id_rejected_when_both_signed() -> None:
+    response = signed_response(sign_assertion=True, sign_response=True)
+    status = response.find(names.STATUS)
+    assert status is not None
+    status.set("ID", response.get("ID", ""))
+    expect_error(response, ErrorCode.DUPLICATE_ID)

@@ -10,6 +10,7 @@ from lxml import etree
 from scimbridge.sso.saml.bindings import decode_message, encode_message
 from scimbridge.sso.saml.errors import ErrorCode, SamlError
 from scimbridge.sso.saml.xml import (
+    Children,
     XmlLimits,
     decode_base64,
     decode_post_message,
@@ -221,3 +222,35 @@ def test_invalid_deflate_rejected() -> None:
     with pytest.raises(SamlError) as raised:
         inflate(b"\xff\xff\xff\xff", max_bytes=10_000)
     assert raised.value.code == ErrorCode.DEFLATE_INVALID
+
+
+def test_children_index_skips_comments() -> None:
+    root = parse_xml(b"<r><a/><!-- c --><b/><a/></r>")
+    children = Children(root)
+    assert [child.tag for child in children.elements] == ["a", "b", "a"]
+    assert children.count("a") == 2
+    assert children.all("a") == [children.elements[0], children.elements[2]]
+    assert children.one("b") is children.elements[1]
+    assert children.one("c") is None
+
+
+def test_children_index_one_rejects_several() -> None:
+    children = Children(parse_xml(b"<r><a/><a/></r>"))
+    with pytest.raises(SamlError) as raised:
+        children.one("a")
+    assert raised.value.code == ErrorCode.SCHEMA_INVALID
+    assert "2 a elements" in raised.value.detail
+
+
+def test_children_index_require_rejects_missing() -> None:
+    children = Children(parse_xml(b"<r><a/></r>"))
+    with pytest.raises(SamlError) as raised:
+        children.require("b")
+    assert raised.value.code == ErrorCode.SCHEMA_INVALID
+    assert "no b element" in raised.value.detail
+
+
+def test_children_index_all_returns_copy() -> None:
+    children = Children(parse_xml(b"<r><a/></r>"))
+    children.all("a").clear()
+    assert children.count("a") == 1

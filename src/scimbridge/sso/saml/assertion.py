@@ -1,7 +1,8 @@
 """Checks of a verified Assertion, and the claims read from it.
 
 Every function here takes the Assertion that a verified signature covers (see
-``response.trusted_assertion``), never one found by searching the document.
+``response.trusted_assertion``), never one found by searching the document. Most
+take it as a ``Children`` index, so its children are listed once for all checks.
 Values are read with ``xml.text_content``, so a comment inside a NameID or an
 attribute value cannot shorten it.
 """
@@ -23,12 +24,12 @@ from scimbridge.sso.saml.times import (
     require_time,
 )
 from scimbridge.sso.saml.xml import (
+    Children,
     child_elements,
     find_child,
     find_children,
     local_name,
     require_attribute,
-    require_child,
     text_content,
 )
 
@@ -40,6 +41,7 @@ _KNOWN_CONDITIONS = {
     names.PROXY_RESTRICTION,
 }
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+_XSI_NIL = f"{{{names.XSI}}}nil"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +105,10 @@ def check_assertion_element(
     return assertion_id
 
 
-def check_assertion_issuer(assertion: etree._Element, idp: IdpConfig) -> str:
+def check_assertion_issuer(assertion: Children, idp: IdpConfig) -> str:
     """Require the Assertion Issuer to be the configured IdP entity ID."""
-    issuer = require_child(assertion, names.ISSUER)
-    if child_elements(assertion)[0] is not issuer:
+    issuer = assertion.require(names.ISSUER)
+    if assertion.elements[0] is not issuer:
         raise SamlError(
             ErrorCode.SCHEMA_INVALID,
             "the Issuer must be the first child of the Assertion",
@@ -134,13 +136,13 @@ def check_issuer(issuer: etree._Element, idp: IdpConfig, owner: str) -> str:
 
 
 def check_conditions(
-    assertion: etree._Element, now: datetime, sp: SpConfig
+    assertion: Children, now: datetime, sp: SpConfig
 ) -> datetime | None:
     """Check the Conditions time window and condition types; return NotOnOrAfter."""
-    conditions = find_child(assertion, names.CONDITIONS)
+    conditions = assertion.one(names.CONDITIONS)
     if conditions is None:
         raise SamlError(ErrorCode.SCHEMA_INVALID, "the Assertion has no Conditions")
-    for condition in child_elements(conditions):
+    for condition in conditions.iterchildren(etree.Element):
         if condition.tag not in _KNOWN_CONDITIONS:
             raise SamlError(
                 ErrorCode.CONDITION_UNSUPPORTED,
@@ -155,14 +157,14 @@ def check_conditions(
     return not_on_or_after
 
 
-def check_audience(assertion: etree._Element, sp: SpConfig) -> None:
+def check_audience(assertion: Children, sp: SpConfig) -> None:
     """Require every AudienceRestriction to contain the SP entity ID.
 
     SAML Core: the assertion is valid only for a member of each
     AudienceRestriction. A missing restriction is rejected, so an assertion made
     for any SP cannot be used here.
     """
-    conditions = require_child(assertion, names.CONDITIONS)
+    conditions = assertion.require(names.CONDITIONS)
     restrictions = find_children(conditions, names.AUDIENCE_RESTRICTION)
     if not restrictions:
         raise SamlError(
@@ -183,18 +185,16 @@ def check_audience(assertion: etree._Element, sp: SpConfig) -> None:
             )
 
 
-def read_subject(assertion: etree._Element, sp: SpConfig) -> Subject:
+def read_subject(assertion: Children, sp: SpConfig) -> Subject:
     """Return the NameID value and format."""
-    subject = require_child(assertion, names.SUBJECT)
-    if find_children(subject, names.ENCRYPTED_ID) or find_children(
-        subject, names.BASE_ID
-    ):
+    subject = Children(assertion.require(names.SUBJECT))
+    if subject.count(names.ENCRYPTED_ID) or subject.count(names.BASE_ID):
         raise SamlError(
             ErrorCode.SUBJECT_INVALID,
             "the Subject has an EncryptedID or BaseID, which scimbridge does not "
             "support; configure the IdP to send a plain NameID",
         )
-    name_id = find_child(subject, names.NAME_ID)
+    name_id = subject.one(names.NAME_ID)
     if name_id is None:
         raise SamlError(ErrorCode.SUBJECT_INVALID, "the Subject has no NameID")
     value = text_content(name_id)
@@ -211,7 +211,7 @@ def read_subject(assertion: etree._Element, sp: SpConfig) -> Subject:
 
 
 def check_subject_confirmation(
-    assertion: etree._Element,
+    assertion: Children,
     sp: SpConfig,
     now: datetime,
     expected_request_id: str | None,
@@ -221,10 +221,10 @@ def check_subject_confirmation(
     In the Web Browser SSO profile, Recipient is the ACS URL, NotOnOrAfter is
     required, and InResponseTo, when present, is the ID of the AuthnRequest.
     """
-    subject = require_child(assertion, names.SUBJECT)
+    subject = assertion.require(names.SUBJECT)
     bearers = [
         confirmation
-        for confirmation in find_children(subject, names.SUBJECT_CONFIRMATION)
+        for confirmation in subject.iterchildren(names.SUBJECT_CONFIRMATION)
         if confirmation.get("Method") == names.BEARER
     ]
     if not bearers:
@@ -279,10 +279,10 @@ def _check_bearer(
 
 
 def read_authentication(
-    assertion: etree._Element, now: datetime, sp: SpConfig
+    assertion: Children, now: datetime, sp: SpConfig
 ) -> Authentication:
     """Return the AuthnStatement's instant, session index and session end."""
-    statement = find_child(assertion, names.AUTHN_STATEMENT)
+    statement = assertion.one(names.AUTHN_STATEMENT)
     if statement is None:
         raise SamlError(
             ErrorCode.AUTHN_STATEMENT_MISSING, "the Assertion has no AuthnStatement"
@@ -304,11 +304,11 @@ def read_authentication(
     )
 
 
-def read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
+def read_attributes(assertion: Children) -> dict[str, list[str]]:
     """Return the attribute values by Name, rejecting duplicate and encrypted ones."""
     attributes: dict[str, list[str]] = {}
-    for statement in find_children(assertion, names.ATTRIBUTE_STATEMENT):
-        for attribute in child_elements(statement):
+    for statement in assertion.all(names.ATTRIBUTE_STATEMENT):
+        for attribute in statement.iterchildren(etree.Element):
             if attribute.tag != names.ATTRIBUTE:
                 raise SamlError(
                     ErrorCode.ATTRIBUTE_INVALID,
@@ -328,8 +328,12 @@ def read_attributes(assertion: etree._Element) -> dict[str, list[str]]:
 
 def _attribute_values(attribute: etree._Element, name: str) -> list[str]:
     values = []
-    for value in find_children(attribute, names.ATTRIBUTE_VALUE):
-        if value.get(f"{{{names.XSI}}}nil") in ("true", "1"):
+    for value in attribute.iterchildren(names.ATTRIBUTE_VALUE):
+        if value.get(_XSI_NIL) in ("true", "1"):
+            continue
+        if len(value) == 0:
+            # No child nodes at all, so the text is the whole value.
+            values.append(value.text or "")
             continue
         children = child_elements(value)
         if not children:

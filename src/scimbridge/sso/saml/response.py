@@ -23,18 +23,19 @@ from scimbridge.sso.saml.encryption import decrypt_assertion
 from scimbridge.sso.saml.errors import ErrorCode, SamlError
 from scimbridge.sso.saml.replay import ReplayGuard
 from scimbridge.sso.saml.signature import (
+    IdAttributes,
     VerifiedSignature,
-    find_signature,
+    find_id_attributes,
+    signature_child,
     verify_signature,
 )
 from scimbridge.sso.saml.times import require_time
 from scimbridge.sso.saml.xml import (
     DEFAULT_LIMITS,
+    Children,
     XmlLimits,
-    child_elements,
     decode_post_message,
     find_child,
-    find_children,
     parse_xml,
     require_attribute,
     require_child,
@@ -131,40 +132,55 @@ def validate_response(
     steps = _Steps(on_step)
 
     xml = steps.run("decode message", decode_post_message, message, limits)
-    response = steps.run("parse XML", parse_xml, xml, limits)
-    steps.run("check Response element", check_response_element, response)
+    root = steps.run("parse XML", parse_xml, xml, limits)
+    # Each index lists an element's children once for all the checks below.
+    response = Children(root)
+    steps.run("check Response element", check_response_element, root)
     steps.run("check Status", check_status, response)
     steps.run("check Response Issuer", check_response_issuer, response, idp)
     steps.run("check Destination", check_destination, response, sp)
-    steps.run("check document structure", check_document_structure, response)
+    response_signature, candidate = steps.run(
+        "check document structure", check_document_structure, response
+    )
 
+    # One scan of the document's ID attributes serves both signatures, unless
+    # decryption changes the document in between.
+    id_attributes: IdAttributes | None = None
     response_verified = None
-    response_signature = find_signature(response)
     if response_signature is not None:
+        id_attributes = find_id_attributes(root)
         response_verified = steps.run(
             "verify Response signature",
             verify_signature,
-            response,
+            root,
             response_signature,
             certificates=idp.signing_certificates,
             allow_sha1=idp.allow_sha1,
+            id_attributes=id_attributes,
         )
 
-    encrypted = find_child(response, names.ENCRYPTED_ASSERTION)
+    encrypted = response.one(names.ENCRYPTED_ASSERTION)
     if encrypted is not None:
-        steps.run("decrypt assertion", decrypt, response, encrypted, sp, limits)
+        steps.run("decrypt assertion", decrypt, root, encrypted, sp, limits)
+        response = Children(root)
+        id_attributes = None
+    assertion_child = response.require(names.ASSERTION)
+    if candidate.element is not assertion_child:
+        candidate = Children(assertion_child)
 
     assertion_verified = None
-    candidate = require_child(response, names.ASSERTION)
-    assertion_signature = find_signature(candidate)
+    assertion_signature = signature_child(candidate)
     if assertion_signature is not None:
+        if id_attributes is None:
+            id_attributes = find_id_attributes(root)
         assertion_verified = steps.run(
             "verify Assertion signature",
             verify_signature,
-            candidate,
+            candidate.element,
             assertion_signature,
             certificates=idp.signing_certificates,
             allow_sha1=idp.allow_sha1,
+            id_attributes=id_attributes,
         )
 
     assertion = steps.run(
@@ -174,10 +190,14 @@ def validate_response(
         assertion_verified,
         idp,
     )
+    # The verified Assertion is the candidate whenever the Assertion signature
+    # verified, so its index can be reused. Otherwise index the trusted one.
+    if assertion is not candidate.element:
+        candidate = Children(assertion)
     return _read_login(
         steps,
-        response,
-        assertion,
+        root,
+        candidate,
         response_verified is not None,
         idp=idp,
         sp=sp,
@@ -191,7 +211,7 @@ def validate_response(
 def _read_login(
     steps: _Steps,
     response: etree._Element,
-    assertion: etree._Element,
+    assertion: Children,
     response_signed: bool,
     *,
     idp: IdpConfig,
@@ -203,7 +223,11 @@ def _read_login(
 ) -> SamlLogin:
     """Run the checks on the trusted Assertion and build the login from it."""
     assertion_id = steps.run(
-        "check Assertion element", checks.check_assertion_element, assertion, now, sp
+        "check Assertion element",
+        checks.check_assertion_element,
+        assertion.element,
+        now,
+        sp,
     )
     issuer = steps.run(
         "check Assertion Issuer", checks.check_assertion_issuer, assertion, idp
@@ -274,9 +298,9 @@ def check_response_element(response: etree._Element) -> None:
     require_time(response, "IssueInstant")
 
 
-def check_status(response: etree._Element) -> None:
+def check_status(response: Children) -> None:
     """Require the top-level StatusCode Success, with no second-level code."""
-    status = require_child(response, names.STATUS)
+    status = response.require(names.STATUS)
     code = require_child(status, names.STATUS_CODE)
     value = code.get("Value")
     second_level = find_child(code, names.STATUS_CODE)
@@ -291,12 +315,12 @@ def check_status(response: etree._Element) -> None:
     raise SamlError(ErrorCode.STATUS_NOT_SUCCESS, detail)
 
 
-def check_response_issuer(response: etree._Element, idp: IdpConfig) -> None:
+def check_response_issuer(response: Children, idp: IdpConfig) -> None:
     """Require the optional Response Issuer to be the configured IdP."""
-    issuer = find_child(response, names.ISSUER)
+    issuer = response.one(names.ISSUER)
     if issuer is None:
         return
-    if child_elements(response)[0] is not issuer:
+    if response.elements[0] is not issuer:
         raise SamlError(
             ErrorCode.SCHEMA_INVALID,
             "the Issuer must be the first child of the Response",
@@ -304,15 +328,15 @@ def check_response_issuer(response: etree._Element, idp: IdpConfig) -> None:
     checks.check_issuer(issuer, idp, "Response")
 
 
-def check_destination(response: etree._Element, sp: SpConfig) -> None:
+def check_destination(response: Children, sp: SpConfig) -> None:
     """Require Destination to be the ACS URL; a signed Response must have one.
 
     SAML Bindings requires Destination on a message signed for the HTTP-POST
     binding, so a signed Response cannot be replayed to another endpoint.
     """
-    destination = response.get("Destination")
+    destination = response.element.get("Destination")
     if destination is None:
-        if find_signature(response) is not None:
+        if signature_child(response) is not None:
             raise SamlError(
                 ErrorCode.DESTINATION_MISMATCH,
                 "the Response is signed but has no Destination",
@@ -326,17 +350,18 @@ def check_destination(response: etree._Element, sp: SpConfig) -> None:
         )
 
 
-def check_document_structure(response: etree._Element) -> etree._Element:
+def check_document_structure(
+    response: Children,
+) -> tuple[etree._Element | None, Children]:
     """Require one assertion, a direct child, and signatures only where allowed.
 
     The whole document is counted, so a copy of an assertion or of signature parts
     hidden in Extensions, in another element or in a ds:Object is rejected rather
-    than ignored. Returns the Assertion or EncryptedAssertion.
+    than ignored. Returns the Signature of the Response, or None when it has none,
+    and the index of the Assertion or EncryptedAssertion.
     """
-    counts = Counter(element.tag for element in response.iter(*_COUNTED))
-    assertions = find_children(response, names.ASSERTION) + find_children(
-        response, names.ENCRYPTED_ASSERTION
-    )
+    counts = Counter(element.tag for element in response.element.iter(*_COUNTED))
+    assertions = response.all(names.ASSERTION) + response.all(names.ENCRYPTED_ASSERTION)
     total = counts[names.ASSERTION] + counts[names.ENCRYPTED_ASSERTION]
     if total == 0:
         raise SamlError(ErrorCode.NO_ASSERTION, "the Response has no Assertion")
@@ -346,11 +371,10 @@ def check_document_structure(response: etree._Element) -> etree._Element:
             f"the document has {total} assertions; a Response must contain exactly "
             "one Assertion or EncryptedAssertion, as its direct child",
         )
-    signatures = sum(
-        1
-        for element in (response, assertions[0])
-        if find_signature(element) is not None
-    )
+    response_signature = signature_child(response)
+    assertion = Children(assertions[0])
+    assertion_signature = signature_child(assertion)
+    signatures = (response_signature is not None) + (assertion_signature is not None)
     for part in _SIGNATURE_PARTS:
         if counts[part] != signatures:
             raise SamlError(
@@ -365,7 +389,7 @@ def check_document_structure(response: etree._Element) -> etree._Element:
             "the document contains a ds:Object or ds:Manifest, which SAML "
             "signatures never use",
         )
-    return assertions[0]
+    return response_signature, assertion
 
 
 def decrypt(
@@ -376,7 +400,7 @@ def decrypt(
 ) -> etree._Element:
     """Decrypt the EncryptedAssertion in place and recheck the document structure."""
     assertion = decrypt_assertion(encrypted, sp.decryption_keys, limits)
-    check_document_structure(response)
+    check_document_structure(Children(response))
     return assertion
 
 
@@ -404,7 +428,7 @@ def trusted_assertion(
             "only the Response is signed, but this connection requires a signed "
             "Assertion; configure the IdP to sign the assertion",
         )
-    return require_child(response_verified.element, names.ASSERTION)
+    return Children(response_verified.element).require(names.ASSERTION)
 
 
 def check_in_response_to(

@@ -28,7 +28,10 @@ from lxml import etree
 
 from scimbridge.sso.saml import algorithms, names
 from scimbridge.sso.saml.errors import ErrorCode, SamlError
-from scimbridge.sso.saml.xml import child_elements, find_children, local_name
+from scimbridge.sso.saml.xml import Children, child_elements, local_name
+
+IdAttributes = Sequence[tuple[str, str]]
+"""The attributes named ID in any letter case and namespace, as (name, value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +52,24 @@ def find_signature(element: etree._Element) -> etree._Element | None:
     :raises SamlError: ``saml.signature_structure`` when there are several, or the
         Signature is not in its schema position (first, or right after Issuer).
     """
-    signatures = find_children(element, names.SIGNATURE)
+    return signature_child(Children(element))
+
+
+def signature_child(children: Children) -> etree._Element | None:
+    """Return the ds:Signature among ``children``, as :func:`find_signature` does."""
+    signatures = children.all(names.SIGNATURE)
     if not signatures:
         return None
-    name = local_name(element)
+    name = local_name(children.element)
     if len(signatures) > 1:
         raise SamlError(
             ErrorCode.SIGNATURE_STRUCTURE,
             f"the {name} has {len(signatures)} Signature elements, but may have one",
         )
-    children = child_elements(element)
-    expected_position = 1 if children[0].tag == names.ISSUER else 0
-    if children.index(signatures[0]) != expected_position:
+    elements = children.elements
+    expected_position = 1 if elements[0].tag == names.ISSUER else 0
+    # The Signature is one of the elements, so the expected position exists.
+    if elements[expected_position] is not signatures[0]:
         raise SamlError(
             ErrorCode.SIGNATURE_STRUCTURE,
             f"the Signature of the {name} must follow its Issuer directly",
@@ -74,6 +83,7 @@ def verify_signature(
     *,
     certificates: Sequence[str],
     allow_sha1: bool = False,
+    id_attributes: IdAttributes | None = None,
 ) -> VerifiedSignature:
     """Verify the enveloped ``signature`` of ``element`` with configured certificates.
 
@@ -81,6 +91,9 @@ def verify_signature(
         and a new certificate both verify during a rollover.
     :param allow_sha1: accept rsa-sha1 and sha1 digests, for an IdP that cannot
         sign with SHA-2.
+    :param id_attributes: the result of :func:`find_id_attributes` on the document
+        as it is now, so that one scan serves several signatures. When None, the
+        document is scanned here.
     :raises SamlError: on any structural, algorithm or cryptographic failure.
     """
     name = local_name(element)
@@ -89,12 +102,14 @@ def verify_signature(
             ErrorCode.SIGNATURE_STRUCTURE,
             f"the Signature is not a direct child of the {name}",
         )
-    signed_info, reference = _check_structure(signature, name)
+    info_children, reference_children = _check_structure(signature, name)
     signature_method, digest_method = _check_algorithms(
-        signed_info, reference, allow_sha1
+        info_children, reference_children, allow_sha1
     )
-    _check_transforms(reference)
-    _check_reference(element, reference)
+    _check_transforms(reference_children[0])
+    if id_attributes is None:
+        id_attributes = find_id_attributes(element.getroottree().getroot())
+    _check_reference(element, info_children[2], id_attributes)
     _check_not_empty(element, signature)
     index = _verify_with_xmlsec(signature, certificates, allow_sha1, name)
     return VerifiedSignature(element, signature_method, digest_method, index)
@@ -102,14 +117,17 @@ def verify_signature(
 
 def _check_structure(
     signature: etree._Element, name: str
-) -> tuple[etree._Element, etree._Element]:
-    """Check Signature, SignedInfo and Reference have exactly the children allowed."""
+) -> tuple[list[etree._Element], list[etree._Element]]:
+    """Check Signature, SignedInfo and Reference have exactly the children allowed.
+
+    Returns the element children of SignedInfo and of its Reference.
+    """
     if next(signature.iter(etree.Comment, etree.PI), None) is not None:
         # A comment inside DigestValue or SignatureValue would make a text reader
         # see part of the value. Nothing legitimate puts one there.
         raise _structure(f"the Signature of the {name} contains a comment")
-    children = [child.tag for child in child_elements(signature)]
-    if children not in (
+    children = child_elements(signature)
+    if [child.tag for child in children] not in (
         [names.SIGNED_INFO, names.SIGNATURE_VALUE],
         [names.SIGNED_INFO, names.SIGNATURE_VALUE, names.KEY_INFO],
     ):
@@ -117,8 +135,7 @@ def _check_structure(
             f"the Signature of the {name} must contain one SignedInfo, one "
             "SignatureValue and at most one KeyInfo, and nothing else (no Object)"
         )
-    signed_info = child_elements(signature)[0]
-    info_children = child_elements(signed_info)
+    info_children = child_elements(children[0])
     if [child.tag for child in info_children] != [
         names.CANONICALIZATION_METHOD,
         names.SIGNATURE_METHOD,
@@ -128,8 +145,8 @@ def _check_structure(
             f"the SignedInfo of the {name} must contain CanonicalizationMethod, "
             "SignatureMethod and exactly one Reference"
         )
-    reference = info_children[2]
-    if [child.tag for child in child_elements(reference)] != [
+    reference_children = child_elements(info_children[2])
+    if [child.tag for child in reference_children] != [
         names.TRANSFORMS,
         names.DIGEST_METHOD,
         names.DIGEST_VALUE,
@@ -138,13 +155,15 @@ def _check_structure(
             f"the Reference of the {name} must contain Transforms, DigestMethod "
             "and DigestValue"
         )
-    return signed_info, reference
+    return info_children, reference_children
 
 
 def _check_algorithms(
-    signed_info: etree._Element, reference: etree._Element, allow_sha1: bool
+    info_children: list[etree._Element],
+    reference_children: list[etree._Element],
+    allow_sha1: bool,
 ) -> tuple[str, str]:
-    canonicalization = child_elements(signed_info)[0]
+    canonicalization = info_children[0]
     method = canonicalization.get("Algorithm", "")
     if method not in algorithms.CANONICALIZATION_METHODS:
         raise SamlError(
@@ -154,13 +173,13 @@ def _check_algorithms(
         )
     _check_c14n_children(canonicalization, method)
 
-    signature_method_element = child_elements(signed_info)[1]
+    signature_method_element = info_children[1]
     signature_method = signature_method_element.get("Algorithm", "")
     _check_signature_method(signature_method, allow_sha1)
     if len(signature_method_element):
         raise _structure("SignatureMethod must be empty")
 
-    digest_method = child_elements(reference)[1].get("Algorithm", "")
+    digest_method = reference_children[1].get("Algorithm", "")
     if digest_method in algorithms.SHA1_DIGEST_METHODS and not allow_sha1:
         raise SamlError(
             ErrorCode.SHA1_REJECTED,
@@ -200,8 +219,8 @@ def _check_signature_method(method: str, allow_sha1: bool) -> None:
         )
 
 
-def _check_transforms(reference: etree._Element) -> None:
-    transforms = child_elements(child_elements(reference)[0])
+def _check_transforms(transforms_element: etree._Element) -> None:
+    transforms = child_elements(transforms_element)
     methods = [transform.get("Algorithm", "") for transform in transforms]
     for method in methods:
         if method not in algorithms.REFERENCE_TRANSFORMS:
@@ -238,7 +257,9 @@ def _check_c14n_children(element: etree._Element, method: str) -> None:
         )
 
 
-def _check_reference(element: etree._Element, reference: etree._Element) -> None:
+def _check_reference(
+    element: etree._Element, reference: etree._Element, id_attributes: IdAttributes
+) -> None:
     """Check the Reference names ``element`` by an ID that nothing else holds."""
     name = local_name(element)
     element_id = element.get("ID")
@@ -254,15 +275,15 @@ def _check_reference(element: etree._Element, reference: etree._Element) -> None
             f"the {name} ID, but it is {uri!r}",
         )
 
-    _check_unique_id(element, element_id, name)
+    _check_unique_id(id_attributes, element_id, name)
     # Resolve `#ID` through the unqualified ID attribute only. No other attribute
     # is registered, since the parser collects no IDs and no DTD is allowed.
     xmlsec.tree.add_ids(element.getroottree().getroot(), ["ID"])
 
 
-def _check_unique_id(element: etree._Element, element_id: str, name: str) -> None:
+def _check_unique_id(id_attributes: IdAttributes, element_id: str, name: str) -> None:
     holders = 0
-    for attribute, value in _id_attributes(element.getroottree().getroot()):
+    for attribute, value in id_attributes:
         if attribute.startswith("{"):
             raise SamlError(
                 ErrorCode.ID_ATTRIBUTE_INVALID,
@@ -283,19 +304,24 @@ def _check_unique_id(element: etree._Element, element_id: str, name: str) -> Non
 _ID_NAMES = frozenset({"ID", "Id", "iD", "id"})
 
 
-def _id_attributes(root: etree._Element) -> list[tuple[str, str]]:
+def find_id_attributes(root: etree._Element) -> list[tuple[str, str]]:
     """Return every attribute in the document named ID in any letter case and namespace.
 
     That is ID, Id, id, xml:id or a:ID, as (Clark-notation name, value) pairs. It
     only rejects documents; no claim is read from it. A Python walk is used because
     an XPath predicate on every attribute costs about twice as much in libxml2.
+    Only names are listed for every element, and values only for the matches:
+    on the 4 KB benchmark Response that took about half the time of ``items()``.
     """
     found = []
     for node in root.iter(etree.Element):
-        for attribute, value in node.items():
-            local = attribute[attribute.rfind("}") + 1 :]
-            if local in _ID_NAMES:
-                found.append((attribute, value))
+        for attribute in node.keys():
+            # The local name is the part after "}", so it is the last two
+            # characters exactly when the name is two long or "}" comes before.
+            if attribute[-2:] in _ID_NAMES and (
+                len(attribute) == 2 or attribute[-3] == "}"
+            ):
+                found.append((attribute, node.get(attribute, "")))
     return found
 
 
@@ -306,16 +332,13 @@ def _check_not_empty(element: etree._Element, signature: etree._Element) -> None
     proves nothing about a login. This also guards against a canonicalization
     failure that yields empty output instead of an error.
     """
-    content = [
-        child
-        for child in child_elements(element)
-        if child is not signature and child.tag != names.ISSUER
-    ]
-    if not content:
-        raise SamlError(
-            ErrorCode.EMPTY_REFERENCE,
-            f"the signed {local_name(element)} has no content to sign",
-        )
+    for child in element.iterchildren(etree.Element):
+        if child is not signature and child.tag != names.ISSUER:
+            return
+    raise SamlError(
+        ErrorCode.EMPTY_REFERENCE,
+        f"the signed {local_name(element)} has no content to sign",
+    )
 
 
 def _verify_with_xmlsec(
