@@ -65,6 +65,14 @@ class Organizations:
         async with self._store.transaction() as unit:
             return await unit.orgs.list()
 
+    async def get_by_id(self, org_id: uuid.UUID) -> Organization:
+        """Return the organization with this id, or raise NotFound."""
+        async with self._store.transaction() as unit:
+            org = await unit.orgs.get(org_id)
+        if org is None:
+            raise NotFound("Organization", str(org_id))
+        return org
+
     async def get(self, slug_or_id: str) -> Organization:
         """Return the organization with this slug or id, or raise NotFound."""
         async with self._store.transaction() as unit:

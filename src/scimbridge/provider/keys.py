@@ -138,13 +138,19 @@ class SigningKeys:
         key = await self.current()
         return jws.sign(claims, key.private_key, key.kid, typ)
 
-    async def verify(self, token: str) -> dict[str, Any]:
-        """Verify a token this provider signed and return its claims."""
-        header = jws.read_header(token)
+    async def verify(
+        self, token: str, header: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Verify a token this provider signed and return its claims.
+
+        ``header`` is the token's header when the caller already read it.
+        """
+        if header is None:
+            header = jws.read_header(token)
         key = await self.public_key(header["kid"])
         if key is None:
             raise jws.InvalidToken("signed by a key this provider does not publish")
-        return jws.verify(token, key)[1]
+        return jws.verify(token, key)
 
     async def rotate(self) -> SigningKey:
         """Promote the next key, retire the current one and create a new next key.

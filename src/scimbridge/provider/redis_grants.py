@@ -72,6 +72,13 @@ return {1, redis.call('HGET', gkey, 'data')}
 """
 )
 
+_ACTIVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then
+  return 1
+end
+return 0
+"""
+
 _REVOKE = (
     _DROP
     + """
@@ -111,6 +118,7 @@ class RedisGrantStore:
         self._rotate = client.register_script(_ROTATE)
         self._revoke = client.register_script(_REVOKE)
         self._revoke_set = client.register_script(_REVOKE_SET)
+        self._active = client.register_script(_ACTIVE)
 
     def _member_key(self, org_id: UUID, member_id: UUID) -> str:
         return f"{self._prefix}m:{org_id}:{member_id}"
@@ -146,12 +154,12 @@ class RedisGrantStore:
         return Rotation(RotationOutcome.rotated, grant)
 
     async def is_active(self, grant_id: str, token_id: str | None = None) -> bool:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.exists(f"{self._prefix}g:{grant_id}")
-            if token_id is not None:
-                pipe.exists(f"{self._prefix}t:{token_id}")
-            results = await pipe.execute()
-        return bool(results[0]) and (token_id is None or not results[1])
+        # One script call is one round trip, without a pipeline object per call.
+        revoked_key = f"{self._prefix}t:{token_id}" if token_id else ""
+        active = await self._active(
+            keys=[f"{self._prefix}g:{grant_id}", revoked_key or f"{self._prefix}t:"]
+        )
+        return bool(active)
 
     async def get(self, grant_id: str) -> Grant | None:
         data = await self._redis.hget(f"{self._prefix}g:{grant_id}", "data")

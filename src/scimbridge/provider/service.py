@@ -200,7 +200,7 @@ class OpenIdProvider:
         session = await self._sessions.get(record["session_id"])
         if session is None:
             raise InvalidGrantError("the sign-in session has ended")
-        member = await self._member(session, client)
+        member = await self._member(session, client, request.scope)
         # The spent-code record names the grant before the grant exists, so a
         # second redemption that runs now can still revoke it.
         grant_id = new_grant_id()
@@ -305,17 +305,19 @@ class OpenIdProvider:
         if session is None:
             await self.grants.revoke(grant.id)
             raise InvalidGrantError("the sign-in session has ended")
-        member = await self._member(session, client)
+        member = await self._member(session, client, requested or grant.scope)
         if requested and set(requested) <= set(grant.scope):
             grant = replace(grant, scope=requested)
         return await self._token_response(grant, member, refresh_token, None)
 
-    async def _member(self, session: Session, client: AppClient) -> Member:
+    async def _member(
+        self, session: Session, client: AppClient, scope: tuple[str, ...]
+    ) -> Member:
         """Load the member's claims, or fail if the member or org may not sign in."""
         if not client.allows_org(session.org_id):
             raise InvalidGrantError("this client is not enabled for the organization")
         try:
-            org = await self._orgs.get(str(session.org_id))
+            org = await self._orgs.get_by_id(session.org_id)
         except NotFound as exc:
             raise InvalidGrantError("the organization no longer exists") from exc
         if org.status is not OrgStatus.active:
@@ -324,7 +326,7 @@ class OpenIdProvider:
         if record is None or not record.active:
             raise InvalidGrantError("the member is deactivated or deleted")
         claims = member_claims(org, record, session.roles, session.connection_id)
-        if claims.email is not None:
+        if claims.email is not None and "email" in scope:
             # Any organization may provision any address, so only a domain this
             # organization verified makes the email verified for apps.
             owner = await self._signin.org_for_email(claims.email)
@@ -434,7 +436,7 @@ class OpenIdProvider:
         if client is None or not client.enabled or session is None:
             return None
         try:
-            member = await self._member(session, client)
+            member = await self._member(session, client, grant.scope)
         except InvalidGrantError:
             return None
         return member.claims.for_scope(grant.scope)

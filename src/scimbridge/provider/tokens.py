@@ -127,7 +127,7 @@ class TokenIssuer:
         header = jws.read_header(token)
         if header.get("typ") != ACCESS_TOKEN_TYPE:
             raise jws.InvalidToken("not an access token")
-        claims = await self._keys.verify(token)
+        claims = await self._keys.verify(token, header)
         if claims.get("iss") != issuer:
             raise jws.InvalidToken("issued by another issuer")
         exp = claims.get("exp")
