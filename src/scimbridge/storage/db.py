@@ -73,6 +73,11 @@ class SqlStore:
         # SQLite has no row locks: writers of this process queue here, and
         # BEGIN IMMEDIATE serializes them with other processes.
         self._write_lock = asyncio.Lock()
+        # Under READ COMMITTED every statement takes its own snapshot even
+        # inside a transaction, so a read-only unit loses nothing in
+        # autocommit and saves the BEGIN and COMMIT round trips. This engine
+        # shares the pool, and setting the option once saves CPU per checkout.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[SqlUnit]:
@@ -87,16 +92,10 @@ class SqlStore:
     async def _connect(
         self, *, immediate: bool, write: bool = True
     ) -> AsyncIterator[SqlUnit]:
-        async with self.engine.connect() as connection:
+        engine = self.engine if write or self._sqlite else self._autocommit
+        async with engine.connect() as connection:
             if immediate:
                 connection = await connection.execution_options(sqlite_immediate=True)
-            if not write and not self._sqlite:
-                # Under READ COMMITTED every statement takes its own snapshot
-                # even inside a transaction, so a read-only unit loses nothing
-                # in autocommit and saves the BEGIN and COMMIT round trips.
-                connection = await connection.execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
             async with connection.begin():
                 yield SqlUnit(connection)
 
