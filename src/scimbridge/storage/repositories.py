@@ -34,6 +34,7 @@ from scimbridge.storage.tables import (
     UserRow,
 )
 from scimbridge.storage.user_statements import (
+    USER_COLUMNS,
     group_refs,
     known_total,
     page_statement,
@@ -231,7 +232,7 @@ class SqlUsers:
         row = result.first()
         if row is None:
             return None
-        return user_record(row), group_refs(row.groups, self._dialect)
+        return user_record(row), group_refs(row[USER_COLUMNS], self._dialect)
 
     async def add(self, user: UserRecord) -> None:
         await self._write(_INSERT_USER, _user_values(user))
@@ -283,7 +284,7 @@ class SqlUsers:
                 user = user_record(row)
                 items.append(user)
                 if groups_in_rows:
-                    found[user.id] = group_refs(row.groups, self._dialect)
+                    found[user.id] = group_refs(row[USER_COLUMNS], self._dialect)
         if with_groups and not groups_in_rows and items:
             found = await self.groups_of(org_id, [user.id for user in items])
 
@@ -317,10 +318,14 @@ class SqlUsers:
         # even when no resource matches.
         order = filtering.user_order(query.sort_by, query.descending, self._dialect)
         condition = filtering.user_condition(query.filter, self._dialect)
-        groups_in_rows = with_groups and query.offset == 0
-        base = statements.in_org_with_groups if groups_in_rows else statements.in_org
-        page_query = page_statement(base, condition, order)
-        return page_query, statements.count_all.where(condition), groups_in_rows
+        count_query = statements.count_all.where(condition)
+        if query.sort_by is not None:
+            page_query = page_statement(statements.in_org, condition, order)
+            return page_query, count_query, False
+        if with_groups and query.offset == 0:
+            page_query = statements.in_org_page_with_groups.where(condition)
+            return page_query, count_query, True
+        return statements.in_org_page.where(condition), count_query, False
 
     async def groups_of(
         self, org_id: uuid.UUID, user_ids: Sequence[uuid.UUID]

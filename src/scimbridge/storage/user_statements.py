@@ -10,9 +10,10 @@ row. That saves the round trip of a second query per request, and on a page
 of users the ``IN`` list of their ids that SQLAlchemy expands on every call.
 """
 
+import dataclasses
 import functools
+import operator
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -85,7 +86,7 @@ def group_refs(raw: Any, dialect: str) -> list[GroupRef]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class UserStatements:
     """The statements of one dialect, with bind parameters ``org_id``, ``user_id``."""
 
@@ -96,8 +97,10 @@ class UserStatements:
     count_all: Select[Any]
     in_org: Select[Any]
     """Every user of the org: the base of filtered pages."""
-    in_org_with_groups: Select[Any]
-    """Every user of the org with their groups, for pages without OFFSET."""
+    in_org_page: Select[Any]
+    """A page of the org's users in the default order, to add a filter to."""
+    in_org_page_with_groups: Select[Any]
+    """The same with the users' groups, for pages without OFFSET."""
     page_with_groups: Select[Any]
     """A page of every user of the org in the default order, with their groups."""
     groups_of: Select[Any]
@@ -112,6 +115,7 @@ def user_statements(dialect: str) -> UserStatements:
     groups_column = _groups_column(dialect)
     with_groups = by_id.add_columns(groups_column)
     count_all = select(func.count()).select_from(users)
+    order = filtering.user_order(None, False, dialect)
     return UserStatements(
         by_id=by_id,
         by_id_for_update=by_id.with_for_update(),
@@ -119,7 +123,10 @@ def user_statements(dialect: str) -> UserStatements:
         by_id_with_groups_for_update=with_groups.with_for_update(),
         count_all=count_all.where(users.c.org_id == bindparam("org_id")),
         in_org=in_org,
-        in_org_with_groups=in_org.add_columns(groups_column),
+        in_org_page=page_statement(in_org, None, order),
+        in_org_page_with_groups=page_statement(
+            in_org.add_columns(groups_column), None, order
+        ),
         page_with_groups=_page_with_groups(dialect),
         groups_of=_groups_of(),
     )
@@ -187,16 +194,20 @@ def known_total(offset: int, limit: int, rows: int) -> int | None:
     return None
 
 
+USER_COLUMNS = len(users.c)
+"""Position of the groups column in rows that carry one, after the user's columns."""
+
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(UserRecord))
+"""The record's fields in order, each named after its column."""
+_record_values = operator.itemgetter(
+    *(users.c.keys().index(field) for field in _RECORD_FIELDS)
+)
+
+
 def user_record(row: Any) -> UserRecord:
-    return UserRecord(
-        org_id=row.org_id,
-        id=row.id,
-        user_name=row.user_name,
-        external_id=row.external_id,
-        display_name=row.display_name,
-        active=row.active,
-        attributes=row.attributes,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    """Build a record from a row that starts with the users table's columns.
+
+    The columns are read by position because reading a SQLAlchemy row by
+    attribute name costs about 20 times as much.
+    """
+    return UserRecord(*_record_values(row))
