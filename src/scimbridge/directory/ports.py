@@ -160,11 +160,13 @@ class DirectoryUnit(Protocol):
 
 class DirectoryStore(Protocol):
     def transaction(
-        self, *, write: bool = False
+        self, *, write: bool = False, single_statement: bool = False
     ) -> AbstractAsyncContextManager[DirectoryUnit]:
         """Open a transaction that commits on normal exit and rolls back on error.
 
         ``write`` declares that the transaction will write, so that stores
         without row locks can serialize writers from the start.
+        ``single_statement`` declares that the unit sends one statement, which
+        a store may then run without an explicit transaction.
         """
         ...

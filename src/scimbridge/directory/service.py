@@ -88,7 +88,7 @@ class Directory:
             created_at=now,
             updated_at=now,
         )
-        async with self._store.transaction(write=True) as unit:
+        async with self._store.transaction(write=True, single_statement=True) as unit:
             await unit.users.add(user)
         await self._emit(EventKind.user_created, org_id, user.id)
         return user
