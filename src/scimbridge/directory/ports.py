@@ -72,10 +72,16 @@ class UserRepository(Protocol):
     async def get(
         self, org_id: UUID, user_id: UUID, *, for_update: bool = False
     ) -> UserRecord | None: ...
+    async def get_with_groups(
+        self, org_id: UUID, user_id: UUID, *, for_update: bool = False
+    ) -> tuple[UserRecord, list[GroupRef]] | None: ...
     async def add(self, user: UserRecord) -> None: ...
     async def update(self, user: UserRecord) -> None: ...
     async def delete(self, org_id: UUID, user_id: UUID) -> None: ...
     async def query(self, org_id: UUID, query: ResourceQuery) -> Page[UserRecord]: ...
+    async def query_with_groups(
+        self, org_id: UUID, query: ResourceQuery
+    ) -> tuple[Page[UserRecord], dict[UUID, list[GroupRef]]]: ...
     async def groups_of(
         self, org_id: UUID, user_ids: Sequence[UUID]
     ) -> dict[UUID, list[GroupRef]]: ...
@@ -154,11 +160,13 @@ class DirectoryUnit(Protocol):
 
 class DirectoryStore(Protocol):
     def transaction(
-        self, *, write: bool = False
+        self, *, write: bool = False, single_statement: bool = False
     ) -> AbstractAsyncContextManager[DirectoryUnit]:
         """Open a transaction that commits on normal exit and rolls back on error.
 
         ``write`` declares that the transaction will write, so that stores
         without row locks can serialize writers from the start.
+        ``single_statement`` declares that the unit sends one statement, which
+        a store may then run without an explicit transaction.
         """
         ...

@@ -88,7 +88,7 @@ class Directory:
             created_at=now,
             updated_at=now,
         )
-        async with self._store.transaction(write=True) as unit:
+        async with self._store.transaction(write=True, single_statement=True) as unit:
             await unit.users.add(user)
         await self._emit(EventKind.user_created, org_id, user.id)
         return user
@@ -105,25 +105,24 @@ class Directory:
     ) -> tuple[UserRecord, list[GroupRef] | None]:
         """Return a user and, if asked, its groups, in one transaction."""
         async with self._store.transaction() as unit:
-            user = await unit.users.get(org_id, user_id)
-            if user is None:
-                raise NotFound("User", user_id)
             if not with_groups:
+                user = await unit.users.get(org_id, user_id)
+                if user is None:
+                    raise NotFound("User", user_id)
                 return user, None
-            groups = await unit.users.groups_of(org_id, [user_id])
-        return user, groups.get(user_id, [])
+            found = await unit.users.get_with_groups(org_id, user_id)
+        if found is None:
+            raise NotFound("User", user_id)
+        return found
 
     async def user_page(
         self, org_id: UUID, query: ResourceQuery, *, with_groups: bool
     ) -> tuple[Page[UserRecord], dict[UUID, list[GroupRef]]]:
         """Return a page of users and, if asked, their groups, in one transaction."""
         async with self._store.transaction() as unit:
-            page = await unit.users.query(org_id, query)
-            groups: dict[UUID, list[GroupRef]] = {}
-            if with_groups and page.items:
-                ids = [user.id for user in page.items]
-                groups = await unit.users.groups_of(org_id, ids)
-        return page, groups
+            if with_groups:
+                return await unit.users.query_with_groups(org_id, query)
+            return await unit.users.query(org_id, query), {}
 
     async def group_view(
         self, org_id: UUID, group_id: UUID, *, with_members: bool
@@ -175,8 +174,33 @@ class Directory:
         ``change`` returns the user's new writable state; it may raise to
         abort, and then nothing is written.
         """
+        user, _ = await self.update_user_view(
+            org_id, user_id, change, expected_version, with_groups=False
+        )
+        return user
+
+    async def update_user_view(
+        self,
+        org_id: UUID,
+        user_id: UUID,
+        change: UserChange,
+        expected_version: int | None = None,
+        *,
+        with_groups: bool,
+    ) -> tuple[UserRecord, list[GroupRef] | None]:
+        """Run :meth:`update_user` and return the user's groups too, if asked.
+
+        The groups are read with the locked row, in the same statement.
+        """
+        groups: list[GroupRef] | None = None
         async with self._store.transaction(write=True) as unit:
-            user = await unit.users.get(org_id, user_id, for_update=True)
+            if with_groups:
+                found = await unit.users.get_with_groups(
+                    org_id, user_id, for_update=True
+                )
+                user, groups = found if found is not None else (None, None)
+            else:
+                user = await unit.users.get(org_id, user_id, for_update=True)
             if user is None:
                 raise NotFound("User", user_id)
             _check_version(user.version, expected_version)
@@ -185,7 +209,7 @@ class Directory:
             draft = change(user)
             _check_user(draft)
             if _same_user(user, draft):
-                return user
+                return user, groups
             user.user_name = draft.user_name
             user.external_id = draft.external_id
             user.display_name = draft.display_name
@@ -201,7 +225,7 @@ class Directory:
             await self._emit(EventKind.user_reactivated, org_id, user_id)
         else:
             await self._emit(EventKind.user_updated, org_id, user_id)
-        return user
+        return user, groups
 
     async def delete_user(
         self, org_id: UUID, user_id: UUID, expected_version: int | None = None

@@ -5,6 +5,7 @@ exactly like the same request sent alone.
 """
 
 from typing import Any, Protocol
+from uuid import UUID
 
 from scim2_models import Context, Group, InvalidValueException, PatchOp
 
@@ -16,7 +17,7 @@ from scimbridge.directory.models import (
     UserRecord,
 )
 from scimbridge.directory.ports import ResourceQuery
-from scimbridge.directory.service import MembersLoader
+from scimbridge.directory.service import MembersLoader, UserChange
 from scimbridge.scim import dialects
 from scimbridge.scim.membership import fold_member_operations, split_group_patch
 from scimbridge.scim.projection import Projection
@@ -104,13 +105,22 @@ class UserHandler:
             resource = projection.apply(resource)
         return resource, etag(record.version)
 
-    async def _render(
-        self, ctx: ScimContext, record: UserRecord, projection: Projection | None
+    async def _update(
+        self,
+        ctx: ScimContext,
+        user_id: UUID,
+        change: UserChange,
+        if_match: str | None,
+        projection: Projection | None,
     ) -> dict[str, Any]:
-        groups = None
-        if projection is None or projection.returns("groups"):
-            found = await ctx.services.directory.groups_of(ctx.org.id, [record.id])
-            groups = found.get(record.id, [])
+        """Apply ``change`` and render the user from the same transaction."""
+        record, groups = await ctx.services.directory.update_user_view(
+            ctx.org.id,
+            user_id,
+            change,
+            _version_precondition(if_match),
+            with_groups=projection is None or projection.returns("groups"),
+        )
         resource = user_resource(ctx, record, groups)
         return projection.apply(resource) if projection else resource
 
@@ -136,10 +146,7 @@ class UserHandler:
             stored = stored_document(dumped)
             return user_draft(stored, default_active=current.active)
 
-        record = await ctx.services.directory.update_user(
-            ctx.org.id, user_id, change, _version_precondition(if_match)
-        )
-        return await self._render(ctx, record, projection)
+        return await self._update(ctx, user_id, change, if_match, projection)
 
     async def patch(
         self,
@@ -164,10 +171,7 @@ class UserHandler:
             stored = stored_document(dumped)
             return user_draft(stored, default_active=True, assign_default=False)
 
-        record = await ctx.services.directory.update_user(
-            ctx.org.id, user_id, change, _version_precondition(if_match)
-        )
-        return await self._render(ctx, record, projection)
+        return await self._update(ctx, user_id, change, if_match, projection)
 
     async def delete(self, ctx: ScimContext, raw_id: str, if_match: str | None) -> None:
         user_id = parse_id("User", raw_id)

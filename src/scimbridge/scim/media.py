@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from scim2_models import (
@@ -12,6 +13,9 @@ from scim2_models import (
 )
 
 SCIM_MEDIA_TYPE = "application/scim+json"
+ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+"""Pass datetimes and dataclasses to ``default=str``, as the json module does,
+so that orjson writes the same bytes as ``json.dumps`` with compact separators."""
 ACCEPTED_MEDIA_TYPES = frozenset({SCIM_MEDIA_TYPE, "application/json"})
 
 
@@ -28,9 +32,15 @@ class ScimResponse(JSONResponse):
     media_type = SCIM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            content, ensure_ascii=False, separators=(",", ":"), default=str
-        ).encode()
+        try:
+            return orjson.dumps(content, default=str, option=ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            # orjson rejects integers beyond 64 bits, keys that are not
+            # strings and nesting deeper than 254 levels. The json module
+            # encodes all three.
+            return json.dumps(
+                content, ensure_ascii=False, separators=(",", ":"), default=str
+            ).encode()
 
 
 def check_media_type(request: Request) -> None:

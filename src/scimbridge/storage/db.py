@@ -73,30 +73,33 @@ class SqlStore:
         # SQLite has no row locks: writers of this process queue here, and
         # BEGIN IMMEDIATE serializes them with other processes.
         self._write_lock = asyncio.Lock()
+        # Under READ COMMITTED every statement takes its own snapshot even
+        # inside a transaction, so a read-only unit loses nothing in
+        # autocommit and saves the BEGIN and COMMIT round trips. So does a
+        # write of one statement, which is atomic on its own. This engine
+        # shares the pool.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = False) -> AsyncIterator[SqlUnit]:
+    async def transaction(
+        self, *, write: bool = False, single_statement: bool = False
+    ) -> AsyncIterator[SqlUnit]:
         if self._sqlite and write:
             async with self._write_lock, self._connect(immediate=True) as unit:
                 yield unit
         else:
-            async with self._connect(immediate=False, write=write) as unit:
+            autocommit = not self._sqlite and (single_statement or not write)
+            async with self._connect(immediate=False, autocommit=autocommit) as unit:
                 yield unit
 
     @asynccontextmanager
     async def _connect(
-        self, *, immediate: bool, write: bool = True
+        self, *, immediate: bool, autocommit: bool = False
     ) -> AsyncIterator[SqlUnit]:
-        async with self.engine.connect() as connection:
+        engine = self._autocommit if autocommit else self.engine
+        async with engine.connect() as connection:
             if immediate:
                 connection = await connection.execution_options(sqlite_immediate=True)
-            if not write and not self._sqlite:
-                # Under READ COMMITTED every statement takes its own snapshot
-                # even inside a transaction, so a read-only unit loses nothing
-                # in autocommit and saves the BEGIN and COMMIT round trips.
-                connection = await connection.execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
             async with connection.begin():
                 yield SqlUnit(connection)
 

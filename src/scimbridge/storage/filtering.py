@@ -6,6 +6,7 @@ the rest, and ``EXISTS`` over JSON array elements or membership rows for
 multi-valued attributes. Nothing is evaluated in Python.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,19 +87,33 @@ class Attribute:
         return "string"
 
 
+MAX_CACHED_PATHS = 512
+"""Maximum number of resolved attribute paths kept per process."""
+
+
 def _resolve(model: type[BaseModel], core: str, path: AttrPath) -> Attribute:
+    return _resolve_text(model, str(path), path.uri is None)
+
+
+@functools.lru_cache(maxsize=MAX_CACHED_PATHS)
+def _resolve_text(model: type[BaseModel], path: str, unqualified: bool) -> Attribute:
+    """Resolve a path against the model's schema, once per distinct path.
+
+    scim2-models' resolution took about a third of the time of compiling a
+    ``userName eq`` filter, measured with cProfile.
+    """
     try:
-        binding = Path[model](str(path)).resolve()  # type: ignore[valid-type]
+        binding = Path[model](path).resolve()  # type: ignore[valid-type]
     except Exception as exc:
-        raise InvalidQuery(f"invalid attribute path {str(path)!r}") from exc
-    if binding is None and path.uri is None and model is USER_MODEL:
+        raise InvalidQuery(f"invalid attribute path {path!r}") from exc
+    if binding is None and unqualified and model is USER_MODEL:
         # Entra ID's manager check filters on ``manager eq "<id>"`` without
         # the enterprise URN; an extension attribute named alone is found
         # there when the core schema has no attribute of that name.
         qualified = f"{ENTERPRISE_USER}:{path}"
         binding = Path[model](qualified).resolve()  # type: ignore[valid-type]
     if binding is None:
-        raise InvalidQuery(f"unknown attribute {str(path)!r}")
+        raise InvalidQuery(f"unknown attribute {path!r}")
 
     schema, _, names = binding.urn.rpartition(":")
     head, _, sub = names.partition(".")

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,6 +33,15 @@ from scimbridge.storage.tables import (
     OrganizationRow,
     ScimTokenRow,
     UserRow,
+)
+from scimbridge.storage.user_statements import (
+    USER_COLUMNS,
+    group_refs,
+    known_total,
+    page_statement,
+    unfiltered_page_statement,
+    user_record,
+    user_statements,
 )
 
 CHUNK_SIZE = 1000
@@ -195,34 +204,53 @@ def _token(row: Any) -> ScimToken:
 class SqlUsers:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
+        self._dialect = connection.dialect.name
+        self._statements = user_statements(self._dialect)
 
     async def get(
         self, org_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
     ) -> UserRecord | None:
-        statement = select(users).where(users.c.org_id == org_id, users.c.id == user_id)
-        if for_update:
-            statement = statement.with_for_update()
-        row = (await self._c.execute(statement)).first()
-        return None if row is None else _user(row)
+        statements = self._statements
+        statement = statements.by_id_for_update if for_update else statements.by_id
+        result = await self._c.execute(
+            statement, {"org_id": org_id, "user_id": user_id}
+        )
+        row = result.first()
+        return None if row is None else user_record(row)
+
+    async def get_with_groups(
+        self, org_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
+    ) -> tuple[UserRecord, list[GroupRef]] | None:
+        statements = self._statements
+        statement = (
+            statements.by_id_with_groups_for_update
+            if for_update
+            else statements.by_id_with_groups
+        )
+        result = await self._c.execute(
+            statement, {"org_id": org_id, "user_id": user_id}
+        )
+        row = result.first()
+        if row is None:
+            return None
+        return user_record(row), group_refs(row[USER_COLUMNS], self._dialect)
 
     async def add(self, user: UserRecord) -> None:
-        await self._write(insert(users).values(**_user_values(user)))
+        await self._write(_INSERT_USER, _user_values(user))
 
     async def update(self, user: UserRecord) -> None:
         values = _user_values(user)
         del values["org_id"], values["id"], values["created_at"]
-        await self._write(
-            update(users)
-            .where(users.c.org_id == user.org_id, users.c.id == user.id)
-            .values(**values)
-        )
+        values["key_org_id"] = user.org_id
+        values["key_id"] = user.id
+        await self._write(_UPDATE_USER, values)
 
-    async def _write(self, statement: Any) -> None:
+    async def _write(self, statement: Any, values: dict[str, Any]) -> None:
         # No savepoint: a uniqueness violation aborts the transaction on
         # PostgreSQL, and every caller ends its transaction on this error, so
         # the savepoint's two extra round trips per write bought nothing.
         try:
-            await self._c.execute(statement)
+            await self._c.execute(statement, values)
         except IntegrityError as exc:
             raise UniquenessConflict("userName") from exc
 
@@ -232,55 +260,99 @@ class SqlUsers:
         )
 
     async def query(self, org_id: uuid.UUID, query: ResourceQuery) -> Page[UserRecord]:
+        page, _ = await self._query(org_id, query, with_groups=False)
+        return page
+
+    async def query_with_groups(
+        self, org_id: uuid.UUID, query: ResourceQuery
+    ) -> tuple[Page[UserRecord], dict[uuid.UUID, list[GroupRef]]]:
+        return await self._query(org_id, query, with_groups=True)
+
+    async def _query(
+        self, org_id: uuid.UUID, query: ResourceQuery, *, with_groups: bool
+    ) -> tuple[Page[UserRecord], dict[uuid.UUID, list[GroupRef]]]:
+        page_query, count_query, groups_in_rows = self._statements_for(
+            query, with_groups
+        )
+        items: list[UserRecord] = []
+        found: dict[uuid.UUID, list[GroupRef]] = {}
+        if query.limit > 0:
+            rows = await self._c.execute(
+                page_query,
+                {"org_id": org_id, "offset": query.offset, "limit": query.limit},
+            )
+            for row in rows:
+                user = user_record(row)
+                items.append(user)
+                if groups_in_rows:
+                    found[user.id] = group_refs(row[USER_COLUMNS], self._dialect)
+        if with_groups and not groups_in_rows and items:
+            found = await self.groups_of(org_id, [user.id for user in items])
+
+        # A short page gives the total, which spares the count for filters
+        # such as the userName eq that IdPs send before each create.
+        total = known_total(query.offset, query.limit, len(items))
+        if total is None:
+            result = await self._c.execute(count_query, {"org_id": org_id})
+            total = result.scalar_one()
+        return Page(total=total, items=items), found
+
+    def _statements_for(
+        self, query: ResourceQuery, with_groups: bool
+    ) -> tuple[Any, Any, bool]:
+        """Return the page and count statements, and whether pages carry groups.
+
+        Groups come in the page's rows where no OFFSET makes PostgreSQL look
+        them up for skipped rows too, or where the statement is prebuilt.
+        Otherwise they are read after the page, in a second statement.
+        """
+        statements = self._statements
+        if query.filter is None:
+            if with_groups and query.sort_by is None:
+                return statements.page_with_groups, statements.count_all, True
+            page_query = unfiltered_page_statement(
+                self._dialect, query.sort_by, query.descending
+            )
+            return page_query, statements.count_all, False
+
         # The ORDER BY is built first so that an invalid sortBy is rejected
         # even when no resource matches.
-        order = filtering.user_order(
-            query.sort_by, query.descending, self._c.dialect.name
-        )
-        condition = users.c.org_id == org_id
-        if query.filter is not None:
-            condition = condition & filtering.user_condition(
-                query.filter, self._c.dialect.name
-            )
-        total = (
-            await self._c.execute(
-                select(func.count()).select_from(users).where(condition)
-            )
-        ).scalar_one()
-        if query.limit == 0 or query.offset >= total:
-            return Page(total=total, items=[])
-
-        rows = await self._c.execute(
-            select(users)
-            .where(condition)
-            .order_by(*order)
-            .offset(query.offset)
-            .limit(query.limit)
-        )
-        return Page(total=total, items=[_user(row) for row in rows])
+        order = filtering.user_order(query.sort_by, query.descending, self._dialect)
+        condition = filtering.user_condition(query.filter, self._dialect)
+        count_query = statements.count_all.where(condition)
+        if query.sort_by is not None:
+            page_query = page_statement(statements.in_org, condition, order)
+            return page_query, count_query, False
+        if with_groups and query.offset == 0:
+            page_query = statements.in_org_page_with_groups.where(condition)
+            return page_query, count_query, True
+        return statements.in_org_page.where(condition), count_query, False
 
     async def groups_of(
         self, org_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, list[GroupRef]]:
-        rows = await self._c.execute(
-            select(group_members.c.member_id, groups.c.id, groups.c.display_name)
-            .join(
-                groups,
-                (groups.c.org_id == group_members.c.org_id)
-                & (groups.c.id == group_members.c.group_id),
-            )
-            .where(
-                group_members.c.org_id == org_id,
-                group_members.c.member_id.in_(user_ids),
-            )
-            .order_by(groups.c.display_name, groups.c.id)
-        )
         found: dict[uuid.UUID, list[GroupRef]] = {}
-        for member_id, group_id, display in rows:
-            found.setdefault(member_id, []).append(
-                GroupRef(id=group_id, display=display)
+        for start in range(0, len(user_ids), CHUNK_SIZE):
+            rows = await self._c.execute(
+                self._statements.groups_of,
+                {
+                    "org_id": org_id,
+                    "user_ids": list(user_ids[start : start + CHUNK_SIZE]),
+                },
             )
+            for member_id, group_id, display in rows:
+                found.setdefault(member_id, []).append(
+                    GroupRef(id=group_id, display=display)
+                )
         return found
+
+
+_INSERT_USER = insert(users)
+_UPDATE_USER = update(users).where(
+    users.c.org_id == bindparam("key_org_id"), users.c.id == bindparam("key_id")
+)
+"""The user writes, built once. Their columns come from the parameters, and the
+key parameters are named apart from the columns, as SQLAlchemy requires."""
 
 
 def _user_values(user: UserRecord) -> dict[str, Any]:
@@ -297,21 +369,6 @@ def _user_values(user: UserRecord) -> dict[str, Any]:
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }
-
-
-def _user(row: Any) -> UserRecord:
-    return UserRecord(
-        org_id=row.org_id,
-        id=row.id,
-        user_name=row.user_name,
-        external_id=row.external_id,
-        display_name=row.display_name,
-        active=row.active,
-        attributes=row.attributes,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 class SqlGroups:
