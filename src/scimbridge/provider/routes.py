@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route, Router
 
 from scimbridge.provider.authorize import (
     MAX_STATE_LENGTH,
@@ -45,8 +46,6 @@ logger = logging.getLogger(__name__)
 
 discovery = APIRouter()
 """``/.well-known/openid-configuration``, at the root of the issuer."""
-endpoints = APIRouter()
-"""The endpoints under ``/oauth2``, which the application mounts at that prefix."""
 PREFIX = "/oauth2"
 
 AUTHORIZE_NAMESPACE = "op-authorize"
@@ -170,7 +169,6 @@ async def openid_configuration(request: Request) -> JSONResponse:
     return JSONResponse(document, headers=PUBLIC_DOCUMENT)
 
 
-@endpoints.get("/jwks")
 async def jwks(request: Request) -> JSONResponse:
     """The public signing keys: current, next and recently retired."""
     document = await _provider(request).keys.jwks()
@@ -184,7 +182,6 @@ async def jwks(request: Request) -> JSONResponse:
 # Authorization
 
 
-@endpoints.api_route("/authorize", methods=["GET", "POST"])
 async def authorize(request: Request) -> Response:
     """Check the request, then answer from the browser's session or start a login."""
     try:
@@ -277,7 +274,6 @@ async def _start_login(
     return response
 
 
-@endpoints.get("/authorize/resume")
 async def resume_authorization(request: Request) -> Response:
     """Finish an authorization request once the login it started has a session."""
     services = _services(request)
@@ -450,7 +446,6 @@ def _oauth_error(exc: OAuth2Error, request: Request) -> JSONResponse:
 # Token, introspection, revocation
 
 
-@endpoints.post("/token")
 async def token(request: Request) -> Response:
     """Redeem a code or a refresh token (RFC 6749 sections 4.1.3 and 6)."""
     try:
@@ -473,7 +468,6 @@ async def _client_and_token(
     return client, presented
 
 
-@endpoints.post("/introspect")
 async def introspect(request: Request) -> Response:
     """RFC 7662: tell an authenticated client whether its token is active."""
     try:
@@ -484,7 +478,6 @@ async def introspect(request: Request) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@endpoints.post("/revoke")
 async def revoke(request: Request) -> Response:
     """RFC 7009: revoke a refresh token (with its grant) or an access token."""
     try:
@@ -508,7 +501,6 @@ def _bearer_error(error: str, description: str, status: int = 401) -> JSONRespon
     )
 
 
-@endpoints.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     """OIDC Core 5.3: the member's claims for a valid access token."""
     header = request.headers.get("authorization", "")
@@ -533,7 +525,6 @@ async def userinfo(request: Request) -> Response:
 # RP-initiated logout
 
 
-@endpoints.api_route("/logout", methods=["GET", "POST"])
 async def end_session(request: Request) -> Response:
     """OpenID Connect RP-Initiated Logout 1.0: end the session, then go back.
 
@@ -602,3 +593,21 @@ async def end_session(request: Request) -> Response:
         response = pages.signed_out_page()
     response.headers.append("Set-Cookie", clear_session_cookie(settings))
     return response
+
+
+endpoints = Router(
+    routes=[
+        # Plain Starlette routes: the endpoints take the request and nothing
+        # else, so FastAPI's parameter handling would only add cost. Apps call
+        # introspection on every request, so it is matched first.
+        Route("/introspect", introspect, methods=["POST"]),
+        Route("/userinfo", userinfo, methods=["GET", "POST"]),
+        Route("/token", token, methods=["POST"]),
+        Route("/jwks", jwks, methods=["GET"]),
+        Route("/authorize", authorize, methods=["GET", "POST"]),
+        Route("/authorize/resume", resume_authorization, methods=["GET"]),
+        Route("/revoke", revoke, methods=["POST"]),
+        Route("/logout", end_session, methods=["GET", "POST"]),
+    ]
+)
+"""The endpoints under ``/oauth2``, which the application mounts at that prefix."""
