@@ -30,9 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Back-channel logouts go out from every worker; a claim on each
+        # Back-channel logouts go out from every worker, and a claim on each
         # delivery keeps two workers from sending the same one.
-        worker = asyncio.create_task(services.provider.backchannel.run())
+        worker = asyncio.create_task(services.provider.run_background())
         yield
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):

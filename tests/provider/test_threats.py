@@ -415,3 +415,48 @@ def test_public_documents_are_readable_cross_origin(org: ScimOrg) -> None:
     for path in ("/.well-known/openid-configuration", "/oauth2/jwks"):
         response = org.client.get(path)
         assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_trailing_slash_gets_no_redirect(org: ScimOrg) -> None:
+    response = org.client.post(
+        "/oauth2/token/", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_logout_post_from_another_origin_is_rejected(org: ScimOrg) -> None:
+    sign_in(org)
+    response = org.client.post(
+        "/oauth2/logout",
+        data={"confirm": "yes"},
+        headers={"Origin": "https://www.sibling.example"},
+    )
+    assert response.status_code == 400
+    assert "set-cookie" not in response.headers
+    assert org.client.get("/sso/session").status_code == 200
+
+
+def test_confirmed_logout_from_this_origin_ends_the_session(org: ScimOrg) -> None:
+    sign_in(org)
+    page = org.client.get("/oauth2/logout")
+    assert page.status_code == 200 and "confirm" in page.text
+    assert "form-action" not in page.headers["content-security-policy"]
+    response = org.client.post(
+        "/oauth2/logout",
+        data={"confirm": "yes"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert response.status_code == 200
+    assert org.client.get("/sso/session").status_code == 401
+
+
+def test_suspended_org_session_gets_no_code(org: ScimOrg) -> None:
+    sign_in(org)
+    app = make_app(org)
+    services = org.client.app.state.services  # type: ignore[attr-defined]
+    assert org.client.portal is not None
+    org.client.portal.call(services.orgs.set_status, org.slug, OrgStatus.suspended)
+    _, challenge = pkce()
+    response = authorize(org, app, challenge, prompt="none")
+    assert query_of(response.headers["location"])["error"] == "login_required"

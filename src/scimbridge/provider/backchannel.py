@@ -175,13 +175,12 @@ class BackChannelLogout:
         async with self._store.transaction() as unit:
             return await unit.provider.member_deliveries(org_id, member_id)
 
-    async def run(self) -> None:
-        """Deliver until cancelled, waking on new deliveries or every few seconds."""
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:
-                logger.exception("back-channel logout worker failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            self._wake.clear()
+    async def run_once(self) -> None:
+        """Deliver what is due, then wait for a new delivery or a few seconds."""
+        try:
+            await self.deliver_due()
+        except Exception:
+            logger.exception("back-channel logout worker failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+        self._wake.clear()

@@ -52,6 +52,8 @@ AUTHORIZE_NAMESPACE = "op-authorize"
 AUTHORIZE_COOKIE = "scimbridge_authorize"
 AUTHORIZE_TTL_SECONDS = 600
 BROWSER_KEY_LENGTH = 43
+AUTH_SKEW = 120
+"""Seconds of clock difference allowed between the IdP's and this server's clocks."""
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 32
 MAX_FORM_FIELD = 8192
@@ -87,6 +89,11 @@ def _unsafe_page(exc: RedirectUnsafe, **ids: object) -> Response:
         exc.detail,
     )
     return pages.error_page(reference)
+
+
+def _origin_of(request: Request) -> str:
+    """Return this server's origin as the browser sees it, from the request."""
+    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def _browser_hash(value: str | None) -> str:
@@ -330,12 +337,23 @@ async def resume_authorization(request: Request) -> Response:
         )
     # prompt=login and max_age ask for a login after the request: a session
     # from before it does not answer them (OpenID Connect Core 3.1.2.1).
-    if record.get("fresh_login") and session.created_at.timestamp() < float(
-        record["started_at"]
-    ):
-        return fail(LoginRequiredError("the user did not sign in again"))
+    if record.get("fresh_login"):
+        started = float(record["started_at"])
+        if session.created_at.timestamp() < started:
+            return fail(LoginRequiredError("the user did not sign in again"))
+        # An IdP may ignore ForceAuthn and report its earlier authentication.
+        authenticated = session.auth_time.timestamp()
+        if "login" in authorization.prompt and authenticated < started - AUTH_SKEW:
+            return fail(
+                LoginRequiredError("the IdP did not authenticate the user again")
+            )
+        max_age = authorization.max_age
+        if max_age is not None and time.time() - authenticated > max_age + AUTH_SKEW:
+            return fail(LoginRequiredError("the authentication is older than max_age"))
     if not client.allows_org(session.org_id):
         return fail(AccessDeniedError("the app is not enabled for this organization"))
+    if not await provider.org_is_active(session.org_id):
+        return fail(AccessDeniedError("the organization is suspended"))
     if authorization.organization and not await provider.is_org(
         authorization.organization, session.org_id
     ):
@@ -571,6 +589,13 @@ async def end_session(request: Request) -> Response:
             )
 
     settings = CookieSettings(secure=services.settings.cookie_secure)
+    origin = request.headers.get("origin")
+    if request.method == "POST" and origin and origin != _origin_of(request):
+        # A form on another origin, even a sibling subdomain of the same site
+        # that SameSite=Lax lets through, may not sign the user out.
+        return _unsafe_page(
+            RedirectUnsafe("logout.cross_origin", f"POST from origin {origin[:200]}")
+        )
     session = await _browser_session(request)
     if session is not None:
         names_session = claims is not None and (
@@ -591,11 +616,15 @@ async def end_session(request: Request) -> Response:
         response = _redirect(redirect_with(target, query) if query else target)
     else:
         response = pages.signed_out_page()
-    response.headers.append("Set-Cookie", clear_session_cookie(settings))
+    if session is not None:
+        # Only a request that carried the session may clear its cookie.
+        response.headers.append("Set-Cookie", clear_session_cookie(settings))
     return response
 
 
 endpoints = Router(
+    # A trailing-slash redirect would build its Location from the Host header.
+    redirect_slashes=False,
     routes=[
         # Plain Starlette routes: the endpoints take the request and nothing
         # else, so FastAPI's parameter handling would only add cost. Apps call
@@ -608,6 +637,6 @@ endpoints = Router(
         Route("/authorize/resume", resume_authorization, methods=["GET"]),
         Route("/revoke", revoke, methods=["POST"]),
         Route("/logout", end_session, methods=["GET", "POST"]),
-    ]
+    ],
 )
 """The endpoints under ``/oauth2``, which the application mounts at that prefix."""

@@ -2,8 +2,9 @@
 
 Routes parse HTTP and call these methods; every protocol decision is made
 here. One-time values live in the session store: an authorization code is
-taken atomically, so of two concurrent redemptions exactly one succeeds,
-and the second revokes what the first received (RFC 6749 section 4.1.2).
+taken atomically, so of two concurrent redemptions at most one receives
+tokens, and the second revokes them (RFC 6749 section 4.1.2). When both run
+at once, usually neither receives any.
 """
 
 import hashlib
@@ -12,6 +13,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +52,8 @@ from scimbridge.sessions.store import Session, SessionStore
 
 logger = logging.getLogger(__name__)
 
+SWEEP_OVERLAP = timedelta(seconds=10)
+"""How far back each suspension sweep looks before the previous one, for clock steps."""
 CODE_NAMESPACE = "op-code"
 SPENT_CODE_NAMESPACE = "op-code-spent"
 CLOSED_CODE_NAMESPACE = "op-code-closed"
@@ -115,6 +119,8 @@ class OpenIdProvider:
             return False
         if not client.allows_org(session.org_id):
             return False
+        if not await self.org_is_active(session.org_id):
+            return False
         if request.organization and not await self.is_org(
             request.organization, session.org_id
         ):
@@ -124,6 +130,13 @@ class OpenIdProvider:
             if age > request.max_age:
                 return False
         return True
+
+    async def org_is_active(self, org_id: UUID) -> bool:
+        try:
+            org = await self._orgs.get_by_id(org_id)
+        except NotFound:
+            return False
+        return org.status is OrgStatus.active
 
     async def is_org(self, slug_or_id: str, org_id: UUID) -> bool:
         """Return whether ``slug_or_id`` names the organization ``org_id``."""
@@ -173,8 +186,10 @@ class OpenIdProvider:
         self, client: AppClient, form: dict[str, str]
     ) -> dict[str, Any]:
         code = form.get("code")
-        if not code or len(code) > 256:
+        if not code:
             raise InvalidRequestError("code is required")
+        if len(code) > 256:
+            raise InvalidGrantError("the code is invalid, expired or already used")
         code_hash = token_hash(code)
         raw = await self._sessions.take(CODE_NAMESPACE, code_hash)
         if raw is None:
@@ -273,8 +288,10 @@ class OpenIdProvider:
 
     async def _refresh(self, client: AppClient, form: dict[str, str]) -> dict[str, Any]:
         presented = form.get("refresh_token")
-        if not presented or len(presented) > 256:
+        if not presented:
             raise InvalidRequestError("refresh_token is required")
+        if len(presented) > 256:
+            raise InvalidGrantError("the refresh token is invalid, expired or revoked")
         requested = tuple(dict.fromkeys(form.get("scope", "").split()))
         if requested:
             # RFC 6749 section 6: a refresh may narrow the scope, never widen it.
@@ -457,8 +474,32 @@ class OpenIdProvider:
         grants = await self.grants.revoke_org(org.id)
         if grants:
             await self.backchannel.enqueue(grants)
-        logger.info("app grants revoked org_id=%s count=%d", org.id, len(grants))
+            logger.info("app grants revoked org_id=%s count=%d", org.id, len(grants))
         return len(grants)
+
+    async def sweep_suspensions(self, since: datetime) -> int:
+        """Revoke the grants of organizations suspended since ``since``.
+
+        A suspension made by another process, such as the CLI, reaches this
+        process's grants this way when they are not shared through Redis.
+        """
+        revoked = 0
+        for org in await self._orgs.list():
+            if org.status is not OrgStatus.active and org.updated_at >= since:
+                revoked += await self.revoke_org(org)
+        return revoked
+
+    async def run_background(self) -> None:
+        """Send back-channel logouts and apply suspensions until cancelled."""
+        since = utc_now()
+        while True:
+            checked_at = utc_now()
+            try:
+                await self.sweep_suspensions(since - SWEEP_OVERLAP)
+                since = checked_at
+            except Exception:
+                logger.exception("suspension sweep failed; retrying")
+            await self.backchannel.run_once()
 
     async def session_ended(self, session: Session) -> int:
         """Revoke the grants of one browser session and tell their apps."""

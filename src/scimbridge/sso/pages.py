@@ -22,8 +22,11 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
     response = HTMLResponse(html, status_code=status)
     response.headers["Cache-Control"] = "no-store"
+    # No form-action directive: browsers apply it to the redirects that
+    # follow a form post too, and the discovery form and the logout
+    # confirmation redirect to the IdP or to the app.
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+        "default-src 'none'; style-src 'unsafe-inline'"
     )
     response.headers["X-Frame-Options"] = "DENY"
     return response
