@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from scimbridge.sso.saml import names
+from scimbridge.sso.saml import algorithms, names
 from scimbridge.sso.saml.errors import ErrorCode, SamlError
 from scimbridge.sso.saml.signature import (
     VerifiedSignature,
+    _transforms_named,
     _verify_with_xmlsec,
     find_id_attributes,
     find_signature,
@@ -602,3 +603,72 @@ def test_empty_signed_element_rejected() -> None:
     assert signature is not None
     assert xmlsec_accepts(signature)
     verify_error(root, ErrorCode.EMPTY_REFERENCE)
+
+
+# The xmlsec context enables only the algorithms that the Signature names
+
+_SIGNED_INFO_ALGORITHMS = (algorithms.EXC_C14N, algorithms.RSA_SHA256)
+_REFERENCE_ALGORITHMS = (
+    algorithms.ENVELOPED_SIGNATURE,
+    algorithms.EXC_C14N,
+    algorithms.SHA256,
+)
+
+
+def test_named_transforms_verify() -> None:
+    signature = find_signature(signed_with())
+    assert signature is not None
+    assert xmlsec_accepts(signature)
+    transforms = _transforms_named(
+        _SIGNED_INFO_ALGORITHMS, _REFERENCE_ALGORITHMS, False
+    )
+    certificates = [idp_key().cert_pem]
+    assert _verify_with_xmlsec(signature, certificates, False, "A", transforms) == 0
+
+
+def test_context_without_named_digest_rejects() -> None:
+    """xmlsec itself rejects an algorithm that the context does not enable."""
+    signature = find_signature(signed_with())
+    assert signature is not None
+    assert xmlsec_accepts(signature)
+    transforms = _transforms_named(
+        _SIGNED_INFO_ALGORITHMS, _REFERENCE_ALGORITHMS[:2], False
+    )
+    with pytest.raises(SamlError) as raised:
+        _verify_with_xmlsec(
+            signature, [idp_key().cert_pem], False, "Assertion", transforms
+        )
+    assert raised.value.code == ErrorCode.SIGNATURE_INVALID
+
+
+@pytest.mark.parametrize(
+    ("signed_info", "reference"),
+    [
+        ((algorithms.EXC_C14N, algorithms.RSA_SHA1), _REFERENCE_ALGORITHMS),
+        (_SIGNED_INFO_ALGORITHMS, (algorithms.ENVELOPED_SIGNATURE, algorithms.SHA1)),
+        ((algorithms.EXC_C14N, DS_XPATH), _REFERENCE_ALGORITHMS),
+        (_SIGNED_INFO_ALGORITHMS, (algorithms.ENVELOPED_SIGNATURE, XSLT)),
+        # A digest is not a SignedInfo algorithm, nor a signature method a
+        # Reference one.
+        ((algorithms.EXC_C14N, algorithms.SHA256), _REFERENCE_ALGORITHMS),
+        (_SIGNED_INFO_ALGORITHMS, (algorithms.RSA_SHA256,)),
+    ],
+)
+def test_named_transforms_outside_allowlist_rejected(
+    signed_info: tuple[str, ...], reference: tuple[str, ...]
+) -> None:
+    with pytest.raises(SamlError) as raised:
+        _transforms_named(signed_info, reference, False)
+    assert raised.value.code == ErrorCode.ALGORITHM_REJECTED
+
+
+def test_named_transforms_sha1_only_when_allowed() -> None:
+    transforms = _transforms_named(
+        (algorithms.EXC_C14N, algorithms.RSA_SHA1),
+        (algorithms.ENVELOPED_SIGNATURE, algorithms.SHA1),
+        True,
+    )
+    assert transforms == (
+        (T.TransformExclC14N, T.TransformRsaSha1),
+        (T.TransformEnveloped, T.TransformSha1),
+    )

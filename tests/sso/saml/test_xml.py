@@ -165,6 +165,13 @@ def test_base64_with_line_breaks() -> None:
     assert decode_base64(encoded, max_bytes=1000).startswith(b"<r>")
 
 
+@pytest.mark.parametrize("separator", [b" ", b"\t", b"\r", b"\n", b"\r\n"])
+def test_base64_ignores_each_whitespace(separator: bytes) -> None:
+    encoded = base64.b64encode(b"<r>" + b"x" * 200 + b"</r>")
+    spaced = separator.join(encoded[i : i + 64] for i in range(0, len(encoded), 64))
+    assert decode_base64(spaced, max_bytes=1000).startswith(b"<r>")
+
+
 def test_base64_size_limit() -> None:
     encoded = base64.b64encode(b"x" * 301)
     with pytest.raises(SamlError) as raised:

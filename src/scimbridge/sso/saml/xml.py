@@ -79,9 +79,10 @@ def parse_xml(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
             f"the XML document is {len(data)} bytes, more than the maximum of "
             f"{limits.max_xml_bytes}",
         )
-    # The substring test skips the regular expression for the usual document,
-    # which has no comment or CDATA section either.
-    if b"<!" in data and _MARKUP_DECLARATION.search(data):
+    # The one-byte test skips the regular expression for the usual document,
+    # which has no "!" at all. It is a memchr, and took about a tenth of the time
+    # of a search for "<!" in the 4 KB benchmark Response.
+    if b"!" in data and _MARKUP_DECLARATION.search(data):
         raise SamlError(
             ErrorCode.DOCTYPE,
             "the XML document contains a DOCTYPE or other DTD declaration, which "
@@ -141,7 +142,11 @@ def decode_base64(data: bytes | str, *, max_bytes: int) -> bytes:
     # Line breaks can at most double the text; refuse to copy more than that.
     if len(raw) > 2 * max_encoded + 64:
         raise _too_large("the base64 message", max_bytes)
-    compact = raw.translate(None, _WHITESPACE)
+    compact = raw
+    # Four one-byte scans (memchr) cost less than translate's copy of the text,
+    # which is then needed only for base64 with line breaks.
+    if b"\n" in raw or b"\r" in raw or b" " in raw or b"\t" in raw:
+        compact = raw.translate(None, _WHITESPACE)
     if len(compact) > max_encoded:
         raise _too_large("the base64 message", max_bytes)
     try:
