@@ -1,8 +1,5 @@
-"""Tests of prompt=login, max_age, suspension and logout cookies.
-
-Each test asserts what a correct provider does, as a guard against the
-fault that a newcomer's review found coming back.
-"""
+"""prompt=login and max_age against an IdP that ignores ForceAuthn, a
+suspension made by another process, and the logout cookie."""
 
 import asyncio
 import json

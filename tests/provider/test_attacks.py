@@ -1,4 +1,4 @@
-"""Attacks on the OpenID Provider that it withstood, kept as regression tests."""
+"""Attacks on the OpenID Provider that it rejects, kept as regression tests."""
 
 import base64
 import hashlib

@@ -1,7 +1,8 @@
-"""Attacks on the OpenID Provider that an adversarial review found to succeed.
+"""Attacks on the OpenID Provider that its first version let through.
 
-Each test asserts what a correct provider does, so it stays as a guard
-against the fault coming back.
+Each test asserts what a correct provider does: re-authentication, two
+pending logins in one browser, concurrent code redemption, verified email,
+suspension, malformed input, back-channel retries and logout.
 """
 
 import asyncio
