@@ -1,7 +1,6 @@
 """HTTP endpoints of the OpenID Provider: discovery, authorize, token and the rest."""
 
 import base64
-import hashlib
 import json
 import logging
 import secrets
@@ -41,6 +40,7 @@ from scimbridge.sessions.cookies import (
 )
 from scimbridge.sessions.store import Session
 from scimbridge.sso import pages
+from scimbridge.sso.login import BROWSER_KEY_LENGTH, browser_hash
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ PREFIX = "/oauth2"
 AUTHORIZE_NAMESPACE = "op-authorize"
 AUTHORIZE_COOKIE = "scimbridge_authorize"
 AUTHORIZE_TTL_SECONDS = 600
-BROWSER_KEY_LENGTH = 43
 AUTH_SKEW = 120
 """Seconds of clock difference allowed between the IdP's and this server's clocks."""
 MAX_BODY_BYTES = 64 * 1024
@@ -92,12 +91,8 @@ def _unsafe_page(exc: RedirectUnsafe, **ids: object) -> Response:
 
 
 def _origin_of(request: Request) -> str:
-    """Return this server's origin as the browser sees it, from the request."""
+    """Return the origin (scheme, host and port) that the request was sent to."""
     return f"{request.url.scheme}://{request.url.netloc}"
-
-
-def _browser_hash(value: str | None) -> str:
-    return hashlib.sha256((value or "").encode()).hexdigest()
 
 
 async def _browser_session(request: Request) -> Session | None:
@@ -177,7 +172,7 @@ async def openid_configuration(request: Request) -> JSONResponse:
 
 
 async def jwks(request: Request) -> JSONResponse:
-    """The public signing keys: current, next and recently retired."""
+    """Serve the public signing keys: current, next and recently retired."""
     document = await _provider(request).keys.jwks()
     return JSONResponse(
         document,
@@ -190,7 +185,7 @@ async def jwks(request: Request) -> JSONResponse:
 
 
 async def authorize(request: Request) -> Response:
-    """Check the request, then answer from the browser's session or start a login."""
+    """Check the request, then issue a code for the session or start a login."""
     try:
         params = single_values(await _parameters(request))
     except OAuth2Error as exc:
@@ -239,7 +234,7 @@ async def _start_login(
         browser_key = secrets.token_urlsafe(32)
     record = {
         "request": authorization.to_json(),
-        "browser": _browser_hash(browser_key),
+        "browser": browser_hash(browser_key),
         "started_at": time.time(),
         "fresh_login": "login" in authorization.prompt
         or authorization.max_age is not None,
@@ -299,7 +294,7 @@ async def resume_authorization(request: Request) -> Response:
         )
     record = json.loads(raw)
     if not secrets.compare_digest(
-        record["browser"], _browser_hash(request.cookies.get(AUTHORIZE_COOKIE))
+        record["browser"], browser_hash(request.cookies.get(AUTHORIZE_COOKIE))
     ):
         return _unsafe_page(
             RedirectUnsafe(
