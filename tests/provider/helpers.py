@@ -96,7 +96,7 @@ def sign_in(org: ScimOrg, user_name: str = "jane.doe@corp.example") -> Member:
 def finish_saml(
     org: ScimOrg, connection: Any, idp_location: str, user_name: str
 ) -> Any:
-    """Answer the AuthnRequest at ``idp_location`` as the IdP, and post to the ACS."""
+    """Respond to the AuthnRequest at ``idp_location`` and post to the ACS."""
     query = query_of(idp_location)
     request = etree.fromstring(decode_message(query["SAMLRequest"]))
     response = _acs(

@@ -149,9 +149,7 @@ def _wait_signed_out(stack: Stack, seconds: float = 15) -> bool:
     return False
 
 
-def test_saml_member_signs_in_to_the_app_and_deprovisioning_ends_it(
-    stack: Stack, org: ScimOrg
-) -> None:
+def test_saml_login_then_deprovisioning(stack: Stack, org: ScimOrg) -> None:
     user = _provision(stack, org, "ada@corp.example")
     role = httpx.post(
         f"{stack.scimbridge}/admin/organizations/{org.slug}/roles",
@@ -204,7 +202,8 @@ def test_saml_member_signs_in_to_the_app_and_deprovisioning_ends_it(
     assert home["signed_in"] is True
     claims = home["claims"]
     assert claims["sub"] == user["id"]
-    assert claims["org_id"] == org.id and claims["org_slug"] == org.slug
+    assert claims["org_id"] == org.id
+    assert claims["org_slug"] == org.slug
     assert claims["roles"] == ["billing-manager"]
     assert claims["email"] == "ada@corp.example"
     assert claims["name"] == "Ada Lovelace"
@@ -212,7 +211,8 @@ def test_saml_member_signs_in_to_the_app_and_deprovisioning_ends_it(
     # authlib's client against the live token endpoint: code, refresh, reuse.
     tokens = _tokens_with_authlib(stack)
     introspection = _introspect(stack, tokens["access_token"])
-    assert introspection["active"] is True and introspection["org_id"] == org.id
+    assert introspection["active"] is True
+    assert introspection["org_id"] == org.id
 
     # SCIM deactivation: tokens inactive, and the app hears it.
     deactivated = stack.scim(
@@ -336,7 +336,8 @@ def test_oidc_member_signs_in_to_the_app(
     landed = stack.go(resume.headers["location"])
     assert landed.status_code == 303, landed.text
     claims = stack.go(f"{stack.app}/").json()["claims"]
-    assert claims["sub"] == user["id"] and claims["org_slug"] == other_org.slug
+    assert claims["sub"] == user["id"]
+    assert claims["org_slug"] == other_org.slug
     assert claims["connection_id"] == connection_id
 
     deleted = stack.scim(other_org, "DELETE", f"/Users/{user['id']}")

@@ -2,7 +2,7 @@
 
 Each error has the ``error`` code of RFC 6749, OpenID Connect Core or RFC
 7009, a description for the app's developer, and the HTTP status the token
-endpoint answers with.
+endpoint returns.
 """
 
 from authlib.oauth2.base import OAuth2Error  # type: ignore[import-untyped]

@@ -1,8 +1,8 @@
 """OAuth-shaped bodies for failures outside the endpoints' own handling.
 
 An unknown path or method under ``/oauth2`` and an unexpected exception in an
-endpoint answer with an OAuth error body (RFC 6749 section 5.2 names the
-fields), not with the SCIM error body the rest of the application uses.
+endpoint return an OAuth error body (RFC 6749 section 5.2 names the
+fields), not the SCIM error body the rest of the application uses.
 """
 
 import inspect
@@ -24,7 +24,7 @@ def is_provider_path(path: str) -> bool:
 
 
 def install_provider_error_handlers(app: FastAPI) -> None:
-    """Wrap the handlers installed before, and answer for provider paths only."""
+    """Wrap the handlers installed before, handling provider paths only."""
     http_fallback = app.exception_handlers.get(HTTPException, http_exception_handler)
     error_fallback = app.exception_handlers.get(Exception)
 

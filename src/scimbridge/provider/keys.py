@@ -2,7 +2,7 @@
 
 Rotation makes the next key current, retires the current one and creates a
 new next key. The JWKS lists every key that is not yet dropped, so an app
-that cached it before a rotation already knows the new current key, and a
+that cached it before a rotation already contains the new current key, and a
 token signed before a rotation still verifies until it expires. Each
 process reloads the keys from the database at most a minute after another
 process rotated them.

@@ -8,10 +8,10 @@ from uuid import UUID
 
 
 class KeyState(enum.StrEnum):
-    """A signing key's place in rotation; only ``current`` signs new tokens.
+    """A signing key's place in rotation. Only ``current`` signs new tokens.
 
     ``next`` is published before it signs anything, so apps that cache the
-    JWKS already know it when it becomes current; ``retired`` stays published
+    JWKS already have it when it becomes current. ``retired`` stays published
     until every token it signed has expired.
     """
 

@@ -114,7 +114,7 @@ class OpenIdProvider:
     async def session_fits(
         self, request: AuthorizationRequest, client: AppClient, session: Session | None
     ) -> bool:
-        """Return whether the browser's session answers ``request`` without a login."""
+        """Return whether the browser's session satisfies ``request`` as it is."""
         if session is None or "login" in request.prompt:
             return False
         if not client.allows_org(session.org_id):

@@ -95,11 +95,10 @@ class LoginRedirect:
 
 @dataclass(frozen=True, slots=True)
 class UpstreamOptions:
-    """What an app asked of the sign-in, passed on to the org's IdP.
+    """Options an app requested for the sign-in, passed on to the org's IdP.
 
-    ``force`` asks the IdP to authenticate the user again (SAML ``ForceAuthn``,
-    OIDC ``prompt=login``), for an app's ``prompt=login`` or exceeded
-    ``max_age``.
+    ``force`` requests a new authentication at the IdP (SAML ``ForceAuthn``,
+    OIDC ``prompt=login``), for an app's ``prompt=login`` or ``max_age``.
     """
 
     force: bool = False

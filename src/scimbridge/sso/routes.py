@@ -124,7 +124,7 @@ async def start_login(
 ) -> Response:
     """Start a login for an organization, found by slug, id, email or domain.
 
-    With none of them, the page asks for a work email. An unknown
+    With none of them, the page requests a work email. An unknown
     organization or email gets the same page as an organization without an
     enabled connection, so the response reveals neither.
     """
