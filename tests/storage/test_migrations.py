@@ -34,7 +34,7 @@ T = TypeVar("T")
 Key = tuple[str, str, tuple[str, ...]]
 """A key or index: its table, its name and its columns in order."""
 
-POSTGRES_URL = os.environ.get("SCIMBRIDGE_TEST_DATABASE_URL")
+POSTGRES_URL = os.environ.get("SCIMBRIDGE_TEST_DATABASE_URL") or None
 ORG_OWNED_TABLES = (
     "scim_tokens",
     "users",
