@@ -464,14 +464,24 @@ async def test_missing_time_claim_rejected(
     await expect_error(validator, token, ErrorCode.CLAIM_MISSING)
 
 
-@pytest.mark.parametrize("value", ["1700000000", True, float("inf"), float("nan")])
+@pytest.mark.parametrize("value", ["1700000000", True, [1700000000]])
 async def test_invalid_exp_rejected(
     provider: TestProvider, validator: IdTokenValidator, value: Any
 ) -> None:
-    """exp must be a finite JSON number; strings, booleans and Infinity are not."""
+    """exp must be a JSON number; strings, booleans and arrays are not."""
     token = token_with_claims(provider, exp=value)
 
     await expect_error(validator, token, ErrorCode.CLAIM_INVALID)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+async def test_non_json_number_rejected(
+    provider: TestProvider, validator: IdTokenValidator, value: float
+) -> None:
+    """Infinity and NaN are not JSON (RFC 8259), so the payload is malformed."""
+    token = token_with_claims(provider, exp=value)
+
+    await expect_error(validator, token, ErrorCode.ID_TOKEN_MALFORMED)
 
 
 async def test_iat_in_future_rejected(

@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+import orjson
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from joserfc import jws as _jws  # noqa: F401  (importing it registers the algorithms)
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
@@ -48,13 +51,20 @@ _KEY_TYPE = {
 _CURVES = {"ES256": {"P-256"}, "ES384": {"P-384"}, "EdDSA": {"Ed25519", "Ed448"}}
 
 _MODELS = {name: JWSRegistry.algorithms[name] for name in ALLOWED_ALGORITHMS}
+# RSASSA-PKCS1-v1_5 (RFC 7518 section 3.3) is verified with cryptography directly:
+# the padding and hash objects hold no state, so one of each serves every call.
+_PKCS1_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "RS256": hashes.SHA256(),
+    "RS384": hashes.SHA384(),
+    "RS512": hashes.SHA512(),
+}
+_PKCS1 = padding.PKCS1v15()
 _IMPORTERS: dict[str, type[RSAKey] | type[ECKey] | type[OKPKey]] = {
     "RSA": RSAKey,
     "EC": ECKey,
     "OKP": OKPKey,
 }
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-_JSON = json.JSONDecoder()
 
 MAX_CACHED_HEADERS = 256
 _HEADER_CACHE: dict[str, Mapping[str, Any]] = {}
@@ -143,18 +153,12 @@ def _parse_header(segment: str) -> Mapping[str, Any]:
 
 
 def json_decode(data: bytes) -> Any:
-    """Decode UTF-8 JSON; raises UnicodeDecodeError or json.JSONDecodeError."""
-    text = data.decode("utf-8")
-    # raw_decode skips the two whitespace scans of decode, which tokens
-    # rarely need. Text with surrounding whitespace or trailing data takes
-    # the full decode, which accepts the whitespace and rejects the rest.
-    try:
-        value, end = _JSON.raw_decode(text)
-    except json.JSONDecodeError:
-        return _JSON.decode(text)
-    if end != len(text):
-        return _JSON.decode(text)
-    return value
+    """Decode UTF-8 JSON (RFC 8259); raises json.JSONDecodeError.
+
+    orjson is stricter than the standard library, and that suits tokens: it
+    rejects invalid UTF-8, NaN and Infinity, and integers beyond 64 bits.
+    """
+    return orjson.loads(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,8 @@ class VerificationKey:
     crv: str | None
     algorithms: frozenset[str]
     _key: RSAKey | ECKey | OKPKey = field(repr=False, compare=False)
+    _rsa: rsa.RSAPublicKey | None = field(default=None, repr=False, compare=False)
+    """The public key of an RSA JWK, for PKCS#1 v1.5 verification without joserfc."""
 
     def verify(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
         """Return whether ``signature`` is valid over ``signing_input`` for ``alg``.
@@ -178,6 +184,13 @@ class VerificationKey:
         """
         if alg not in self.algorithms:
             return False
+        pkcs1_hash = _PKCS1_HASHES.get(alg)
+        if pkcs1_hash is not None and self._rsa is not None:
+            try:
+                self._rsa.verify(signature, signing_input, _PKCS1, pkcs1_hash)
+            except InvalidSignature:
+                return False
+            return True
         try:
             return bool(_MODELS[alg].verify(signing_input, signature, self._key))
         except (JoseError, ValueError):
@@ -229,9 +242,17 @@ def import_verification_key(
 
     try:
         key = _IMPORTERS[kty].import_key(dict(jwk))
+        public = key.get_op_key("verify") if kty == "RSA" else None
     except (JoseError, ValueError, TypeError, KeyError) as error:
         raise UnusableKey(f"the key values are invalid: {error}") from error
-    return VerificationKey(kid, kty, crv, frozenset(candidates), key)
+    return VerificationKey(
+        kid,
+        kty,
+        crv,
+        frozenset(candidates),
+        key,
+        public if isinstance(public, rsa.RSAPublicKey) else None,
+    )
 
 
 def _check_rsa_modulus(modulus: object) -> None:
