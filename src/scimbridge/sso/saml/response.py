@@ -11,7 +11,6 @@ message but never make one acceptable.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ParamSpec, TypeVar
 
 from lxml import etree
 
@@ -43,9 +42,6 @@ from scimbridge.sso.saml.xml import (
 
 StepHook = Callable[[str, bool, SamlError | None], None]
 """Called after each step with its name, whether it passed, and its error."""
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # Elements whose number the document-wide structure check controls: one assertion,
 # and signature parts only inside the Signatures of the Response and the Assertion.
@@ -84,21 +80,35 @@ class SamlLogin:
 
 
 class _Steps:
+    """Names the step in progress and reports each one to the hook, if any.
+
+    Each step starts with :meth:`begin`, which reports the one before it as
+    passed. Without a hook that is one attribute store, so no step pays for a
+    wrapper call.
+    """
+
+    __slots__ = ("_on_step", "current")
+
     def __init__(self, on_step: StepHook | None) -> None:
         self._on_step = on_step
+        self.current = ""
 
-    def run(
-        self, name: str, step: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        if self._on_step is None:
-            return step(*args, **kwargs)
-        try:
-            result = step(*args, **kwargs)
-        except SamlError as exc:
-            self._on_step(name, False, exc)
-            raise
-        self._on_step(name, True, None)
-        return result
+    def begin(self, name: str) -> None:
+        if self._on_step is not None and self.current:
+            self._on_step(self.current, True, None)
+        self.current = name
+
+    def passed(self) -> None:
+        """Report the last step as passed."""
+        if self._on_step is not None and self.current:
+            self._on_step(self.current, True, None)
+        self.current = ""
+
+    def failed(self, error: SamlError) -> None:
+        """Report the step in progress as failed with ``error``."""
+        if self._on_step is not None and self.current:
+            self._on_step(self.current, False, error)
+        self.current = ""
 
 
 def validate_response(
@@ -129,28 +139,62 @@ def validate_response(
     if now.tzinfo is None:
         raise ValueError("now must have a time zone")
     steps = _Steps(on_step)
+    try:
+        login = _validate(
+            steps,
+            message,
+            idp=idp,
+            sp=sp,
+            now=now,
+            expected_request_id=expected_request_id,
+            allow_idp_initiated=allow_idp_initiated,
+            replay=replay,
+            limits=limits,
+        )
+    except SamlError as exc:
+        steps.failed(exc)
+        raise
+    steps.passed()
+    return login
 
-    xml = steps.run("decode message", decode_post_message, message, limits)
-    root = steps.run("parse XML", parse_xml, xml, limits)
+
+def _validate(
+    steps: _Steps,
+    message: bytes | str,
+    *,
+    idp: IdpConfig,
+    sp: SpConfig,
+    now: datetime,
+    expected_request_id: str | None,
+    allow_idp_initiated: bool,
+    replay: ReplayGuard,
+    limits: XmlLimits,
+) -> SamlLogin:
+    steps.begin("decode message")
+    xml = decode_post_message(message, limits)
+    steps.begin("parse XML")
+    root = parse_xml(xml, limits)
     # Each index lists an element's children once for all the checks below.
+    steps.begin("check Response element")
+    check_response_element(root)
     response = Children(root)
-    steps.run("check Response element", check_response_element, root)
-    steps.run("check Status", check_status, response)
-    steps.run("check Response Issuer", check_response_issuer, response, idp)
-    steps.run("check Destination", check_destination, response, sp)
-    response_signature, candidate = steps.run(
-        "check document structure", check_document_structure, response
-    )
+    steps.begin("check Status")
+    check_status(response)
+    steps.begin("check Response Issuer")
+    check_response_issuer(response, idp)
+    steps.begin("check Destination")
+    check_destination(response, sp)
+    steps.begin("check document structure")
+    response_signature, candidate = check_document_structure(response)
 
     # One scan of the document's ID attributes serves both signatures, unless
     # decryption changes the document in between.
     id_attributes: IdAttributes | None = None
     response_verified = None
     if response_signature is not None:
+        steps.begin("verify Response signature")
         id_attributes = find_id_attributes(root)
-        response_verified = steps.run(
-            "verify Response signature",
-            verify_signature,
+        response_verified = verify_signature(
             root,
             response_signature,
             certificates=idp.signing_certificates,
@@ -160,21 +204,19 @@ def validate_response(
 
     encrypted = response.one(names.ENCRYPTED_ASSERTION)
     if encrypted is not None:
-        steps.run("decrypt assertion", decrypt, root, encrypted, sp, limits)
+        steps.begin("decrypt assertion")
+        decrypt(root, encrypted, sp, limits)
         response = Children(root)
         id_attributes = None
-    assertion_child = response.require(names.ASSERTION)
-    if candidate.element is not assertion_child:
-        candidate = Children(assertion_child)
+        candidate = Children(response.require(names.ASSERTION))
 
     assertion_verified = None
     assertion_signature = signature_child(candidate)
     if assertion_signature is not None:
+        steps.begin("verify Assertion signature")
         if id_attributes is None:
             id_attributes = find_id_attributes(root)
-        assertion_verified = steps.run(
-            "verify Assertion signature",
-            verify_signature,
+        assertion_verified = verify_signature(
             candidate.element,
             assertion_signature,
             certificates=idp.signing_certificates,
@@ -182,13 +224,8 @@ def validate_response(
             id_attributes=id_attributes,
         )
 
-    assertion = steps.run(
-        "check signature coverage",
-        trusted_assertion,
-        response_verified,
-        assertion_verified,
-        idp,
-    )
+    steps.begin("check signature coverage")
+    assertion = trusted_assertion(response_verified, assertion_verified, idp)
     # The verified Assertion is the candidate whenever the Assertion signature
     # verified, so its index can be reused. Otherwise index the trusted one.
     if assertion is not candidate.element:
@@ -221,55 +258,39 @@ def _read_login(
     replay: ReplayGuard,
 ) -> SamlLogin:
     """Run the checks on the trusted Assertion and build the login from it."""
-    assertion_id = steps.run(
-        "check Assertion element",
-        checks.check_assertion_element,
-        assertion.element,
-        now,
-        sp,
+    steps.begin("check Assertion element")
+    assertion_id = checks.check_assertion_element(assertion.element, now, sp)
+    steps.begin("check Assertion Issuer")
+    issuer = checks.check_assertion_issuer(assertion, idp)
+    steps.begin("check Conditions")
+    not_on_or_after = checks.check_conditions(assertion, now, sp)
+    steps.begin("check Audience")
+    checks.check_audience(assertion, sp)
+    steps.begin("read Subject")
+    subject = checks.read_subject(assertion, sp)
+    steps.begin("check SubjectConfirmation")
+    confirmation = checks.check_subject_confirmation(
+        assertion, sp, now, expected_request_id
     )
-    issuer = steps.run(
-        "check Assertion Issuer", checks.check_assertion_issuer, assertion, idp
-    )
-    not_on_or_after = steps.run(
-        "check Conditions", checks.check_conditions, assertion, now, sp
-    )
-    steps.run("check Audience", checks.check_audience, assertion, sp)
-    subject = steps.run("read Subject", checks.read_subject, assertion, sp)
-    confirmation = steps.run(
-        "check SubjectConfirmation",
-        checks.check_subject_confirmation,
-        assertion,
-        sp,
-        now,
-        expected_request_id,
-    )
-    steps.run(
-        "check InResponseTo",
-        check_in_response_to,
+    steps.begin("check InResponseTo")
+    check_in_response_to(
         response,
         confirmation,
         response_signed=response_signed,
         expected_request_id=expected_request_id,
         allow_idp_initiated=allow_idp_initiated,
     )
-    authentication = steps.run(
-        "read AuthnStatement", checks.read_authentication, assertion, now, sp
-    )
-    attributes = steps.run("read attributes", checks.read_attributes, assertion)
+    steps.begin("read AuthnStatement")
+    authentication = checks.read_authentication(assertion, now, sp)
+    steps.begin("read attributes")
+    attributes = checks.read_attributes(assertion)
 
     # The bearer NotOnOrAfter is required, and the Conditions one is optional.
     expires_at = confirmation.not_on_or_after
     if not_on_or_after is not None and not_on_or_after > expires_at:
         expires_at = not_on_or_after
-    steps.run(
-        "check replay",
-        check_replay,
-        replay,
-        idp,
-        assertion_id,
-        expires_at + sp.clock_skew,
-    )
+    steps.begin("check replay")
+    check_replay(replay, idp, assertion_id, expires_at + sp.clock_skew)
     return SamlLogin(
         issuer=issuer,
         name_id=subject.name_id,
