@@ -231,6 +231,16 @@ def _required_date(claims: Mapping[str, Any], name: str) -> float:
 
 
 def _check_times(claims: Mapping[str, Any], now: float, skew: float) -> None:
+    expires_at = claims.get("exp")
+    issued_at = claims.get("iat")
+    # Most tokens have integer exp and iat and no nbf: compare them at once.
+    if (
+        type(expires_at) is int
+        and type(issued_at) is int
+        and "nbf" not in claims
+        and issued_at - skew <= now < expires_at + skew
+    ):
+        return
     expires_at = _required_date(claims, "exp")
     if now >= expires_at + skew:
         raise _fail(
