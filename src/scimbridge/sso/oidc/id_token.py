@@ -233,7 +233,7 @@ def _required_date(claims: Mapping[str, Any], name: str) -> float:
 def _check_times(claims: Mapping[str, Any], now: float, skew: float) -> None:
     expires_at = claims.get("exp")
     issued_at = claims.get("iat")
-    # Most tokens have integer exp and iat and no nbf: compare them at once.
+    # Most tokens have integer exp and iat and no nbf, so one comparison checks both.
     if (
         type(expires_at) is int
         and type(issued_at) is int

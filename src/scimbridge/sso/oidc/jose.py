@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
-
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
@@ -51,8 +50,8 @@ _KEY_TYPE = {
 _CURVES = {"ES256": {"P-256"}, "ES384": {"P-384"}, "EdDSA": {"Ed25519", "Ed448"}}
 
 _MODELS = {name: JWSRegistry.algorithms[name] for name in ALLOWED_ALGORITHMS}
-# RSASSA-PKCS1-v1_5 (RFC 7518 section 3.3) is verified with cryptography directly:
-# the padding and hash objects hold no state, so one of each serves every call.
+# RSASSA-PKCS1-v1_5 (RFC 7518 section 3.3) is verified with cryptography directly.
+# The padding and hash objects contain no state, so one of each serves every call.
 _PKCS1_HASHES: dict[str, hashes.HashAlgorithm] = {
     "RS256": hashes.SHA256(),
     "RS384": hashes.SHA384(),
@@ -153,10 +152,11 @@ def _parse_header(segment: str) -> Mapping[str, Any]:
 
 
 def json_decode(data: bytes) -> Any:
-    """Decode UTF-8 JSON (RFC 8259); raises json.JSONDecodeError.
+    """Decode UTF-8 JSON (RFC 8259), raising json.JSONDecodeError for anything else.
 
-    orjson is stricter than the standard library, and that suits tokens: it
-    rejects invalid UTF-8, NaN and Infinity, and integers beyond 64 bits.
+    orjson is stricter than the standard library, which suits tokens, because it
+    rejects invalid UTF-8, NaN and Infinity. It reads integers beyond 64 bits as
+    floats.
     """
     return orjson.loads(data)
 
