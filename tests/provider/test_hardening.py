@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scimbridge.directory.models import OrgStatus
@@ -154,6 +155,27 @@ def test_suspended_org_tokens_inactive(org: ScimOrg) -> None:
         assert introspect(org, app, tokens["access_token"])["active"] is False
     finally:
         run(org, lambda: services.orgs.set_status(org.slug, OrgStatus.active))
+
+
+def test_sweep_lists_recent_suspensions(org: ScimOrg, other_org: ScimOrg) -> None:
+    """The suspension sweep reads only organizations suspended since it last ran."""
+    services = services_of(org)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    run(org, lambda: services.orgs.set_status(org.slug, OrgStatus.suspended))
+    try:
+        inactive = run(org, lambda: services.orgs.list_inactive_since(before))
+        later = run(
+            org,
+            lambda: services.orgs.list_inactive_since(
+                datetime.now(UTC) + timedelta(seconds=1)
+            ),
+        )
+    finally:
+        run(org, lambda: services.orgs.set_status(org.slug, OrgStatus.active))
+    slugs = {record.slug for record in inactive}
+    assert org.slug in slugs
+    assert other_org.slug not in slugs
+    assert org.slug not in {record.slug for record in later}
 
 
 # Malformed input never gives a 500

@@ -4,6 +4,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from scimbridge.directory.clock import Clock, utc_now
 from scimbridge.directory.errors import InvalidRecord, NotFound, UniquenessConflict
@@ -60,6 +61,11 @@ class Organizations:
             await unit.orgs.add(org)
         logger.info("organization created org_id=%s slug=%s", org.id, slug)
         return org
+
+    async def list_inactive_since(self, since: datetime) -> list[Organization]:
+        """Return the organizations not active and changed at ``since`` or later."""
+        async with self._store.transaction() as unit:
+            return await unit.orgs.list_inactive_since(since)
 
     async def list(self) -> list[Organization]:
         async with self._store.transaction() as unit:

@@ -484,9 +484,8 @@ class OpenIdProvider:
         process's grants this way when they are not shared through Redis.
         """
         revoked = 0
-        for org in await self._orgs.list():
-            if org.status is not OrgStatus.active and org.updated_at >= since:
-                revoked += await self.revoke_org(org)
+        for org in await self._orgs.list_inactive_since(since):
+            revoked += await self.revoke_org(org)
         return revoked
 
     async def run_background(self) -> None:

@@ -98,6 +98,15 @@ class SqlOrganizations:
         ).first()
         return None if row is None else _org(row)
 
+    async def list_inactive_since(self, since: datetime) -> list[Organization]:
+        rows = await self._c.execute(
+            select(organizations).where(
+                organizations.c.status != OrgStatus.active.value,
+                organizations.c.updated_at >= since,
+            )
+        )
+        return [_org(row) for row in rows]
+
     async def list(self) -> list[Organization]:
         rows = await self._c.execute(
             select(organizations).order_by(
