@@ -129,6 +129,52 @@ async def test_touch_missing_session(harness: StoreUnderTest) -> None:
     assert not await harness.store.touch(ended.id, harness.clock() + timedelta(hours=1))
 
 
+async def test_set_roles_keeps_expiry(harness: StoreUnderTest) -> None:
+    """set_roles replaces the roles and leaves the id and expiry as they were."""
+    session = make_session(harness.clock, idle=timedelta(minutes=30))
+    await harness.store.create(session)
+
+    assert await harness.store.set_roles(session.id, ("billing",))
+
+    loaded = await harness.store.get(session.id)
+    assert loaded is not None
+    assert loaded.roles == ("billing",)
+    assert loaded.idle_expires_at == session.idle_expires_at
+    assert loaded.expires_at == session.expires_at
+    harness.clock.advance(minutes=31)
+    assert await harness.store.get(session.id) is None
+
+
+async def test_set_roles_missing_session(harness: StoreUnderTest) -> None:
+    """set_roles returns False for an unknown or deleted session, and stores none."""
+    assert not await harness.store.set_roles(new_session_id(), ("admin",))
+
+    session = make_session(harness.clock)
+    await harness.store.create(session)
+    await harness.store.delete(session.id)
+    assert not await harness.store.set_roles(session.id, ("admin",))
+    assert await harness.store.get(session.id) is None
+
+
+async def test_set_roles_with_concurrent_touch(harness: StoreUnderTest) -> None:
+    """Concurrent touch and set_roles calls both take effect."""
+    session = make_session(harness.clock, idle=timedelta(minutes=30))
+    await harness.store.create(session)
+    idle_until = harness.clock() + timedelta(minutes=45)
+
+    results = await asyncio.gather(
+        *(harness.store.touch(session.id, idle_until) for _ in range(10)),
+        harness.store.set_roles(session.id, ("viewer",)),
+        *(harness.store.touch(session.id, idle_until) for _ in range(10)),
+    )
+
+    assert all(results)
+    loaded = await harness.store.get(session.id)
+    assert loaded is not None
+    assert loaded.roles == ("viewer",)
+    assert loaded.idle_expires_at == idle_until
+
+
 async def test_touch_rejects_past_idle_until(harness: StoreUnderTest) -> None:
     """idle_until must lie in the future."""
     session = make_session(harness.clock, idle=timedelta(minutes=5))

@@ -118,6 +118,13 @@ class EmbeddedSessionStore:
         self._sessions[session_id] = replace(session, idle_expires_at=idle)
         return True
 
+    async def set_roles(self, session_id: str, roles: tuple[str, ...]) -> bool:
+        session = self._live_session(session_id, self._clock())
+        if session is None:
+            return False
+        self._sessions[session_id] = replace(session, roles=tuple(roles))
+        return True
+
     async def delete(self, session_id: str) -> bool:
         live = self._live_session(session_id, self._clock()) is not None
         self._drop_session(session_id)

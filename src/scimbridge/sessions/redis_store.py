@@ -26,7 +26,7 @@ Redis Cluster.
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -35,7 +35,7 @@ from uuid import UUID
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scimbridge.sessions.codec import decode_session, encode_session, to_micros
@@ -58,6 +58,8 @@ DEFAULT_KEY_PREFIX = "sb:"
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_TIMEOUT_SECONDS = 5.0
 """Timeout to connect, to run one command and to wait for a pooled connection."""
+MAX_REWRITE_ATTEMPTS = 32
+"""Times a session update is retried when other clients keep changing the session."""
 
 # KEYS: session key, member index. ARGV: encoded session, key expiry in Unix
 # ms, index score (expires_at in Unix ms), session id, current Unix ms.
@@ -204,24 +206,58 @@ class RedisSessionStore:
         return self._live_session(data, self._clock())
 
     async def touch(self, session_id: str, idle_until: datetime) -> bool:
-        now = self._clock()
-        if idle_until <= now:
+        if idle_until <= self._clock():
             raise ValueError("idle_until must be in the future")
-        session = await self.get(session_id)
-        if session is None:
-            return False
+        return await self._rewrite(
+            session_id,
+            lambda session: replace(
+                session, idle_expires_at=min(idle_until, session.expires_at)
+            ),
+        )
 
-        touched = replace(session, idle_expires_at=min(idle_until, session.expires_at))
-        # XX writes only over an existing key: a session deleted or revoked
-        # since the GET above stays deleted.
+    async def set_roles(self, session_id: str, roles: tuple[str, ...]) -> bool:
+        return await self._rewrite(
+            session_id, lambda session: replace(session, roles=tuple(roles))
+        )
+
+    async def _rewrite(
+        self, session_id: str, change: Callable[[Session], Session]
+    ) -> bool:
+        """Apply ``change`` to a live session and store it, atomically.
+
+        WATCH makes the write fail when another client changed the session
+        since it was read, and then the change is applied again to the new
+        value. XX writes only over an existing key, so a session deleted or
+        revoked meanwhile stays deleted.
+        """
+        if not is_session_id(session_id):
+            return False
+        key = self.session_key(session_id)
         with _translate_errors():
-            written = await self._redis.set(
-                self.session_key(session_id),
-                encode_session(touched),
-                xx=True,
-                pxat=_unix_millis(touched.valid_until),
-            )
-        return bool(written)
+            async with self._redis.pipeline(transaction=True) as pipeline:
+                for _ in range(MAX_REWRITE_ATTEMPTS):
+                    try:
+                        await pipeline.watch(key)
+                        data = await pipeline.get(key)
+                        session = self._live_session(data, self._clock())
+                        if session is None:
+                            return False
+                        changed = change(session)
+                        pipeline.multi()
+                        pipeline.set(
+                            key,
+                            encode_session(changed),
+                            xx=True,
+                            pxat=_unix_millis(changed.valid_until),
+                        )
+                        (written,) = await pipeline.execute()
+                    except WatchError:
+                        continue
+                    return bool(written)
+        raise SessionStoreError(
+            f"the session changed {MAX_REWRITE_ATTEMPTS} times while it was "
+            "being updated; try again"
+        )
 
     async def delete(self, session_id: str) -> bool:
         if not is_session_id(session_id):

@@ -206,6 +206,13 @@ class SessionStore(Protocol):
         A session that was deleted or revoked is never brought back.
         """
 
+    async def set_roles(self, session_id: str, roles: tuple[str, ...]) -> bool:
+        """Replace the roles of a session, keeping its id and expiry.
+
+        Returns False, and changes nothing, when the session no longer exists.
+        A concurrent ``touch`` neither loses this change nor is lost by it.
+        """
+
     async def delete(self, session_id: str) -> bool:
         """Delete one session; return whether it existed."""
 

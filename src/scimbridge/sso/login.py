@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -495,9 +495,8 @@ class LoginService:
     async def refresh_roles(self, org_id: UUID, member_ids: tuple[UUID, ...]) -> None:
         """Recompute the roles of the members' open sessions after a group change.
 
-        NOTE: a session is rewritten by delete then create, so a lookup in
-        between finds no session; and a full replacement of a large group
-        checks every affected member's sessions one by one.
+        NOTE: a full replacement of a large group checks every affected
+        member's sessions one by one.
         """
         for member_id in member_ids:
             sessions = await self._sessions.list_member(org_id, member_id)
@@ -507,8 +506,7 @@ class LoginService:
             for session in sessions:
                 if session.roles == roles:
                     continue
-                await self._sessions.delete(session.id)
-                await self._sessions.create(replace(session, roles=roles))
+                await self._sessions.set_roles(session.id, roles)
 
 
 def _first(attributes: dict[str, list[str]], names: tuple[str, ...]) -> str | None:
