@@ -140,16 +140,20 @@ def validate_response(
         raise ValueError("now must have a time zone")
     steps = _Steps(on_step)
     try:
-        login = _validate(
+        root, assertion, response_signed = _verified_assertion(
+            steps, message, idp=idp, sp=sp, limits=limits
+        )
+        login = _read_login(
             steps,
-            message,
+            root,
+            assertion,
+            response_signed,
             idp=idp,
             sp=sp,
             now=now,
             expected_request_id=expected_request_id,
             allow_idp_initiated=allow_idp_initiated,
             replay=replay,
-            limits=limits,
         )
     except SamlError as exc:
         steps.failed(exc)
@@ -158,18 +162,19 @@ def validate_response(
     return login
 
 
-def _validate(
+def _verified_assertion(
     steps: _Steps,
     message: bytes | str,
     *,
     idp: IdpConfig,
     sp: SpConfig,
-    now: datetime,
-    expected_request_id: str | None,
-    allow_idp_initiated: bool,
-    replay: ReplayGuard,
     limits: XmlLimits,
-) -> SamlLogin:
+) -> tuple[etree._Element, Children, bool]:
+    """Parse the message and return the Assertion that a verified signature covers.
+
+    Returns the Response element, the index of the trusted Assertion, and
+    whether the Response signature verified.
+    """
     steps.begin("decode message")
     xml = decode_post_message(message, limits)
     steps.begin("parse XML")
@@ -230,18 +235,7 @@ def _validate(
     # verified, so its index can be reused. Otherwise index the trusted one.
     if assertion is not candidate.element:
         candidate = Children(assertion)
-    return _read_login(
-        steps,
-        root,
-        candidate,
-        response_verified is not None,
-        idp=idp,
-        sp=sp,
-        now=now,
-        expected_request_id=expected_request_id,
-        allow_idp_initiated=allow_idp_initiated,
-        replay=replay,
-    )
+    return root, candidate, response_verified is not None
 
 
 def _read_login(
