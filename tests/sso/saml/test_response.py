@@ -1,6 +1,8 @@
 """validate_response end to end: which Responses sign a user in, and which fail why."""
 
 import base64
+import gc
+import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -376,6 +378,30 @@ def test_destination_mismatch(destination: str) -> None:
 def test_destination_normalized_host_and_port() -> None:
     destination = "HTTPS://SSO.scimbridge.EXAMPLE:443/saml/acme/acs"
     assert validate(signed_response(ResponseSpec(destination=destination)))
+
+
+def test_long_destination_not_retained() -> None:
+    """A rejected Response leaves no copy of its Destination in memory.
+
+    Destination is read before any signature check, so a cache that kept it
+    would hold attacker-chosen text, up to the message size per entry.
+    """
+    messages = []
+    for index in range(3):
+        response = signed_response()
+        response.set("Destination", f"{ACS_URL}/{index}{'a' * 100_000}")
+        messages.append(to_bytes(response))
+
+    tracemalloc.start()
+    try:
+        for message in messages:
+            expect_error(message, ErrorCode.DESTINATION_MISMATCH)
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert retained < 100_000
 
 
 def test_destination_required_when_response_signed() -> None:
