@@ -4,7 +4,7 @@ import base64
 import gc
 import tracemalloc
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
@@ -834,6 +834,20 @@ def test_replay_key_and_expiry() -> None:
     [(key, expires_at)] = calls
     assert key.endswith(":" + IDP_ENTITY_ID + ":_assertion-3d4e5f")
     assert expires_at == NOW + timedelta(minutes=5) + timedelta(seconds=120)
+
+
+def test_validity_beyond_replay_memory_rejected() -> None:
+    """An assertion valid for two days would outlive the record of its ID."""
+    later = NOW + timedelta(days=2)
+    spec = ResponseSpec(not_on_or_after=later, confirmation_not_on_or_after=later)
+    expect_error(signed_response(spec), ErrorCode.VALIDITY_TOO_LONG)
+
+
+def test_far_future_expiry_rejected() -> None:
+    """The last representable instant gets a SAML error, not an overflow."""
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    spec = ResponseSpec(not_on_or_after=last, confirmation_not_on_or_after=last)
+    expect_error(signed_response(spec), ErrorCode.VALIDITY_TOO_LONG)
 
 
 def test_rejected_response_does_not_use_assertion_id() -> None:
