@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
-
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
@@ -156,7 +155,9 @@ def json_decode(data: bytes) -> Any:
     """Decode UTF-8 JSON (RFC 8259); raises json.JSONDecodeError.
 
     orjson is stricter than the standard library, and that suits tokens: it
-    rejects invalid UTF-8, NaN and Infinity, and integers beyond 64 bits.
+    rejects invalid UTF-8, lone surrogates, NaN and Infinity. It returns an
+    integer beyond 64 bits as a float (orjson 3.13), and rejects one beyond
+    the float range.
     """
     return orjson.loads(data)
 
