@@ -372,6 +372,25 @@ def test_oidc_state_replay_rejected(
     assert _session(org).status_code == 401
 
 
+def test_oidc_repeated_parameter_rejected(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callback that repeats state opens no session, whichever copy is valid."""
+    provider, connection = _oidc_setup(org, monkeypatch)
+    org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    params = provider.authorize(start.headers["location"])
+    query = [("state", "forged"), *params.items()]
+    path = f"/sso/oidc/{connection.org_id}/{connection.id}/callback"
+
+    callback = org.client.get(path, params=query, follow_redirects=False)
+
+    assert callback.status_code == 400
+    assert _session(org).status_code == 401
+
+
 def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     """Adding the member to a mapped SCIM group updates its open session's roles."""
     user = org.create_user("roles@corp.example")

@@ -33,9 +33,14 @@ from scimbridge.sso.oidc.jwks import JwksCache
 from scimbridge.sso.oidc.pending import PendingLogin
 from scimbridge.sso.oidc.settings import OidcSettings
 from scimbridge.sso.saml.authn_request import build_authn_request, redirect_url
+from scimbridge.sso.saml.config import MAX_CLOCK_SKEW
 from scimbridge.sso.saml.errors import ErrorCode as SamlErrorCode
 from scimbridge.sso.saml.errors import SamlError
-from scimbridge.sso.saml.response import SamlLogin, validate_response
+from scimbridge.sso.saml.response import (
+    MAX_ASSERTION_LIFETIME,
+    SamlLogin,
+    validate_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +51,13 @@ BROWSER_KEY_LENGTH = 43
 SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
 ASSERTION_NAMESPACE = "saml-assertion"
-DEFAULT_ASSERTION_MEMORY = timedelta(hours=1)
+MAX_ASSERTION_MEMORY_SECONDS = (
+    int((MAX_ASSERTION_LIFETIME + MAX_CLOCK_SKEW).total_seconds()) + 1
+)
+"""Maximum time an assertion ID is remembered: the maximum validity plus the skew.
+
+A shorter cap would forget the ID of an assertion that still validates.
+"""
 
 EMAIL_ATTRIBUTES = (
     "email",
@@ -404,7 +415,7 @@ class LoginService:
         now = utc_now()
         for key, expires_at in guard.seen:
             ttl = max(int((expires_at - now).total_seconds()) + 1, 1)
-            ttl = min(ttl, int(DEFAULT_ASSERTION_MEMORY.total_seconds()) * 24)
+            ttl = min(ttl, MAX_ASSERTION_MEMORY_SECONDS)
             first = await self._sessions.remember(
                 ASSERTION_NAMESPACE, f"{connection.id}:{key}"[:1024], ttl
             )

@@ -23,6 +23,8 @@ from scimbridge.sso import pages
 from scimbridge.sso.connections import saml_connection, sp_metadata
 from scimbridge.sso.login import LoginFailed, LoginResult, UpstreamOptions
 from scimbridge.sso.logout import logout_request_url
+from scimbridge.sso.oidc.errors import OidcError
+from scimbridge.sso.oidc.flow import parse_callback_query
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +256,16 @@ async def oidc_callback(request: Request, org_id: str, connection_id: str) -> Re
             org_id=org_id,
             connection_id=connection_id,
         )
-    params = dict(request.query_params)
+    try:
+        # Parsed here, not taken from request.query_params, which keeps the
+        # last copy of a repeated parameter instead of rejecting it.
+        params = parse_callback_query(request.url.query)
+    except OidcError as exc:
+        return _fail(
+            LoginFailed(str(exc.code), exc.detail),
+            org_id=org_id,
+            connection_id=connection_id,
+        )
     try:
         result = await _services(request).logins.finish_oidc(
             connection, _base_url(request), params, request.cookies.get(LOGIN_COOKIE)

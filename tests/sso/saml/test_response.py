@@ -1,8 +1,10 @@
 """validate_response end to end: which Responses sign a user in, and which fail why."""
 
 import base64
+import gc
+import tracemalloc
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from lxml import etree
@@ -376,6 +378,30 @@ def test_destination_mismatch(destination: str) -> None:
 def test_destination_normalized_host_and_port() -> None:
     destination = "HTTPS://SSO.scimbridge.EXAMPLE:443/saml/acme/acs"
     assert validate(signed_response(ResponseSpec(destination=destination)))
+
+
+def test_long_destination_not_retained() -> None:
+    """A rejected Response leaves no copy of its Destination in memory.
+
+    Destination is read before any signature check, so a cache that kept it
+    would hold attacker-chosen text, up to the message size per entry.
+    """
+    messages = []
+    for index in range(3):
+        response = signed_response()
+        response.set("Destination", f"{ACS_URL}/{index}{'a' * 100_000}")
+        messages.append(to_bytes(response))
+
+    tracemalloc.start()
+    try:
+        for message in messages:
+            expect_error(message, ErrorCode.DESTINATION_MISMATCH)
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert retained < 100_000
 
 
 def test_destination_required_when_response_signed() -> None:
@@ -808,6 +834,20 @@ def test_replay_key_and_expiry() -> None:
     [(key, expires_at)] = calls
     assert key.endswith(":" + IDP_ENTITY_ID + ":_assertion-3d4e5f")
     assert expires_at == NOW + timedelta(minutes=5) + timedelta(seconds=120)
+
+
+def test_validity_beyond_replay_memory_rejected() -> None:
+    """An assertion valid for two days would outlive the record of its ID."""
+    later = NOW + timedelta(days=2)
+    spec = ResponseSpec(not_on_or_after=later, confirmation_not_on_or_after=later)
+    expect_error(signed_response(spec), ErrorCode.VALIDITY_TOO_LONG)
+
+
+def test_far_future_expiry_rejected() -> None:
+    """The last representable instant gets a SAML error, not an overflow."""
+    last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    spec = ResponseSpec(not_on_or_after=last, confirmation_not_on_or_after=last)
+    expect_error(signed_response(spec), ErrorCode.VALIDITY_TOO_LONG)
 
 
 def test_rejected_response_does_not_use_assertion_id() -> None:

@@ -155,8 +155,9 @@ def json_decode(data: bytes) -> Any:
     """Decode UTF-8 JSON (RFC 8259), raising json.JSONDecodeError for anything else.
 
     orjson is stricter than the standard library, which suits tokens, because it
-    rejects invalid UTF-8, NaN and Infinity. It reads integers beyond 64 bits as
-    floats.
+    rejects invalid UTF-8, lone surrogates, NaN and Infinity. It returns an
+    integer beyond 64 bits as a float (orjson 3.13), and rejects one beyond the
+    float range.
     """
     return orjson.loads(data)
 

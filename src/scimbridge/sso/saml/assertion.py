@@ -41,6 +41,13 @@ _KNOWN_CONDITIONS = {
     names.PROXY_RESTRICTION,
 }
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+MAX_URL_LENGTH = 2048
+"""Longest URL that :func:`same_url` parses; a longer one never matches.
+
+Destination is compared before any signature check, so neither the cache below
+nor urlsplit's own may keep long attacker-chosen text. An ACS URL is the public
+base URL plus a path of 87 characters.
+"""
 _XSI_NIL = f"{{{names.XSI}}}nil"
 
 
@@ -78,8 +85,14 @@ def same_url(received: str, configured: str) -> bool:
     return expected is not None and _normalize_url(received) == expected
 
 
-@lru_cache(maxsize=1024)
 def _normalize_url(url: str) -> tuple[str, str, str, str, str] | None:
+    if len(url) > MAX_URL_LENGTH:
+        return None
+    return _normalize_cached(url)
+
+
+@lru_cache(maxsize=1024)
+def _normalize_cached(url: str) -> tuple[str, str, str, str, str] | None:
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -64,6 +64,7 @@ class ErrorCode(StrEnum):
     AUTHN_STATEMENT_MISSING = "saml.authn_statement_missing"
     ATTRIBUTE_INVALID = "saml.attribute_invalid"
     REPLAYED = "saml.replayed"
+    VALIDITY_TOO_LONG = "saml.validity_too_long"
 
     # IdP metadata
     METADATA_INVALID = "saml.metadata_invalid"

@@ -10,7 +10,7 @@ message but never make one acceptable.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lxml import etree
 
@@ -42,6 +42,13 @@ from scimbridge.sso.saml.xml import (
 
 StepHook = Callable[[str, bool, SamlError | None], None]
 """Called after each step with its name, whether it passed, and its error."""
+
+MAX_ASSERTION_LIFETIME = timedelta(hours=24)
+"""Maximum time an assertion may stay valid after it arrives.
+
+Its ID is remembered until it expires, and a replay store keeps IDs for a
+bounded time only, so an assertion valid for longer is rejected.
+"""
 
 # Elements whose number the document-wide structure check controls: one assertion,
 # and signature parts only inside the Signatures of the Response and the Assertion.
@@ -284,6 +291,7 @@ def _read_login(
     if not_on_or_after is not None and not_on_or_after > expires_at:
         expires_at = not_on_or_after
     steps.begin("check replay")
+    check_lifetime(expires_at, now)
     check_replay(replay, idp, assertion_id, expires_at + sp.clock_skew)
     return SamlLogin(
         issuer=issuer,
@@ -502,6 +510,18 @@ def _check_unsolicited(
             ErrorCode.UNSOLICITED,
             "the Response was not requested by scimbridge (IdP-initiated sign-in), "
             "which this connection does not allow",
+        )
+
+
+def check_lifetime(expires_at: datetime, now: datetime) -> None:
+    """Reject an assertion that stays valid for more than MAX_ASSERTION_LIFETIME."""
+    if expires_at - now > MAX_ASSERTION_LIFETIME:
+        raise SamlError(
+            ErrorCode.VALIDITY_TOO_LONG,
+            f"the assertion stays valid until {expires_at.isoformat()}, more than "
+            f"{MAX_ASSERTION_LIFETIME} from now, which is longer than scimbridge "
+            "remembers assertion IDs; configure the IdP to issue assertions valid "
+            "for a few minutes",
         )
 
 
