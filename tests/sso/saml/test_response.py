@@ -622,6 +622,30 @@ def test_second_bearer_confirmation_may_pass() -> None:
     assert validate(response_with(modify=add_valid_second)).name_id == USER
 
 
+def test_later_bearer_sets_replay_memory() -> None:
+    """A bearer confirmation valid later than the one that passed extends the memory."""
+    later = NOW + timedelta(hours=3)
+
+    def add_later_second(response: etree._Element) -> None:
+        confirmation = first(response, names.SUBJECT_CONFIRMATION)
+        second = etree.fromstring(etree.tostring(confirmation))
+        data = first(second, names.SUBJECT_CONFIRMATION_DATA)
+        data.set("NotBefore", "2025-03-14T13:00:00Z")
+        data.set("NotOnOrAfter", later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        confirmation.addnext(second)
+
+    clock = [NOW]
+    replay = InMemoryReplayGuard(clock=lambda: clock[0])
+    # Without a Conditions NotOnOrAfter, only the bearer confirmations end it.
+    spec = ResponseSpec(not_on_or_after=None)
+    response = response_with(spec, modify=add_later_second)
+    assert validate(response, replay=replay).name_id == USER
+
+    # The second confirmation becomes valid at 13:00, after the first expired.
+    clock[0] = NOW + timedelta(hours=1, minutes=5)
+    expect_error(response, ErrorCode.REPLAYED, replay=replay, now=clock[0])
+
+
 def test_empty_name_id() -> None:
     expect_error(signed_response(ResponseSpec(name_id=" ")), ErrorCode.SUBJECT_INVALID)
 

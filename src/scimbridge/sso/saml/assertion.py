@@ -65,6 +65,8 @@ class Confirmation(NamedTuple):
 
     in_response_to: str | None
     not_on_or_after: datetime
+    latest_not_on_or_after: datetime
+    """The latest NotOnOrAfter of any bearer confirmation, this one included."""
 
 
 class Authentication(NamedTuple):
@@ -251,11 +253,28 @@ def check_subject_confirmation(
     first_error: SamlError | None = None
     for bearer in bearers:
         try:
-            return _check_bearer(bearer, sp, now, expected_request_id)
+            confirmation = _check_bearer(bearer, sp, now, expected_request_id)
         except SamlError as exc:
             first_error = first_error or exc
+            continue
+        if len(bearers) == 1:
+            return confirmation
+        # Another bearer confirmation may pass later than this one, so a replay
+        # must fail until the latest NotOnOrAfter among them all.
+        expiries = [_bearer_expiry(other) for other in bearers]
+        latest = max(expiry for expiry in expiries if expiry is not None)
+        return confirmation._replace(latest_not_on_or_after=latest)
     assert first_error is not None
     raise first_error
+
+
+def _bearer_expiry(confirmation: etree._Element) -> datetime | None:
+    """Return the NotOnOrAfter of a bearer confirmation, or None if it has none."""
+    try:
+        data = find_child(confirmation, names.SUBJECT_CONFIRMATION_DATA)
+        return None if data is None else read_time(data, "NotOnOrAfter")
+    except SamlError:
+        return None
 
 
 def _check_bearer(
@@ -291,7 +310,7 @@ def _check_bearer(
             f"the SubjectConfirmationData answers request {in_response_to!r}, "
             f"but this sign-in expects {expected_request_id!r}",
         )
-    return Confirmation(in_response_to, not_on_or_after)
+    return Confirmation(in_response_to, not_on_or_after, not_on_or_after)
 
 
 def read_authentication(

@@ -287,7 +287,7 @@ def _read_login(
     attributes = checks.read_attributes(assertion)
 
     # The bearer NotOnOrAfter is required, and the Conditions one is optional.
-    expires_at = confirmation.not_on_or_after
+    expires_at = confirmation.latest_not_on_or_after
     if not_on_or_after is not None and not_on_or_after > expires_at:
         expires_at = not_on_or_after
     steps.begin("check replay")
