@@ -229,6 +229,22 @@ def test_signing_key_rejects_wrong_alg(provider: TestProvider, alg: str) -> None
             "access_token",
         ),
         (
+            httpx.Response(
+                200,
+                content=b'{"access_token": "a\\ud800", "token_type": "Bearer", '
+                b'"id_token": "x"}',
+                headers={"Content-Type": "application/json"},
+            ),
+            "RFC 6750",
+        ),
+        (
+            httpx.Response(
+                200,
+                json={"access_token": "a b", "token_type": "Bearer", "id_token": "x"},
+            ),
+            "RFC 6750",
+        ),
+        (
             httpx.Response(302, headers={"Location": "http://127.0.0.1:9400/x"}),
             "redirect",
         ),

@@ -6,6 +6,7 @@ be a JSON Bearer token response that contains an ID token.
 """
 
 import base64
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from scimbridge.sso.oidc.settings import (
 
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _PURPOSE = "token request"
+# The b64token syntax of RFC 6750 section 2.1, which a Bearer header can carry.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,12 @@ def _token_response(body: Mapping[str, Any]) -> TokenResponse:
         value = body.get(name)
         if not isinstance(value, str) or not value:
             raise OidcError(ErrorCode.TOKEN_ERROR, f"the token response has no {name}")
+    if not _B64TOKEN.fullmatch(body["access_token"]):
+        raise OidcError(
+            ErrorCode.TOKEN_ERROR,
+            "the token response's access_token has characters that a Bearer "
+            "Authorization header cannot carry (RFC 6750 section 2.1)",
+        )
 
     expires_in = body.get("expires_in")
     refresh_token = body.get("refresh_token")
