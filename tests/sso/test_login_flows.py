@@ -13,11 +13,13 @@ from lxml import etree
 
 from scimbridge.directory.access import MappingSource
 from scimbridge.services import Services
+from scimbridge.sessions.store import MAX_KEY_LENGTH
 from scimbridge.sso.connections import (
     create_oidc_connection,
     create_saml_connection,
     saml_paths,
 )
+from scimbridge.sso.login import replay_key
 from scimbridge.sso.oidc.fetch import ProviderHttp
 from scimbridge.sso.oidc.jwks import JwksCache
 from scimbridge.sso.oidc.settings import OidcSettings
@@ -441,3 +443,16 @@ def test_oidc_logout_redirects_to_end_session(
         in location
     )
     assert _session(org).status_code == 401
+
+
+def test_long_replay_keys_stay_distinct() -> None:
+    """Assertion keys past the store's limit are hashed, never cut to collide."""
+    connection_id = uuid.uuid4()
+    shared = "x" * 2000
+
+    first = replay_key(connection_id, shared + "a")
+    second = replay_key(connection_id, shared + "b")
+
+    assert first != second
+    assert len(first) <= MAX_KEY_LENGTH
+    assert replay_key(connection_id, "idp:_a1") == f"{connection_id}:idp:_a1"

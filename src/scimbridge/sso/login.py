@@ -23,7 +23,12 @@ from scimbridge.config import Settings
 from scimbridge.directory.access import Connection, ConnectionKind
 from scimbridge.directory.clock import utc_now
 from scimbridge.directory.signin import LoginRejected, SignIn, UpstreamLogin
-from scimbridge.sessions.store import Session, SessionStore, new_session_id
+from scimbridge.sessions.store import (
+    MAX_KEY_LENGTH,
+    Session,
+    SessionStore,
+    new_session_id,
+)
 from scimbridge.sso.connections import oidc_connection, saml_connection
 from scimbridge.sso.oidc.errors import OidcError
 from scimbridge.sso.oidc.fetch import ProviderHttp
@@ -417,7 +422,7 @@ class LoginService:
             ttl = max(int((expires_at - now).total_seconds()) + 1, 1)
             ttl = min(ttl, MAX_ASSERTION_MEMORY_SECONDS)
             first = await self._sessions.remember(
-                ASSERTION_NAMESPACE, f"{connection.id}:{key}"[:1024], ttl
+                ASSERTION_NAMESPACE, replay_key(connection.id, key), ttl
             )
             if not first:
                 raise LoginFailed(
@@ -518,6 +523,18 @@ class LoginService:
                 if session.roles == roles:
                     continue
                 await self._sessions.set_roles(session.id, roles)
+
+
+def replay_key(connection_id: UUID, key: str) -> str:
+    """Return the session store key that records one assertion of a connection.
+
+    A key longer than the store allows is replaced by its SHA-256 digest, so two
+    assertions never share a key, as they would if it were cut short.
+    """
+    full = f"{connection_id}:{key}"
+    if len(full) <= MAX_KEY_LENGTH:
+        return full
+    return f"{connection_id}:sha256:{hashlib.sha256(full.encode()).hexdigest()}"
 
 
 def _first(attributes: dict[str, list[str]], names: tuple[str, ...]) -> str | None:
