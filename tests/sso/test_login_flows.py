@@ -23,11 +23,14 @@ from scimbridge.sso.login import replay_key
 from scimbridge.sso.oidc.fetch import ProviderHttp
 from scimbridge.sso.oidc.jwks import JwksCache
 from scimbridge.sso.oidc.settings import OidcSettings
-from scimbridge.sso.saml.bindings import decode_message
+from scimbridge.sso.saml import names
+from scimbridge.sso.saml.bindings import build_redirect_url, decode_message
 from tests.conftest import ScimOrg
 from tests.sso.oidc.provider import CLIENT_ID, CLIENT_SECRET, ProviderKeys, TestProvider
 from tests.sso.saml.idp import (
+    IDP_ENTITY_ID,
     ResponseSpec,
+    idp_key,
     idp_metadata,
     signed_response,
     to_base64,
@@ -456,3 +459,114 @@ def test_long_replay_keys_stay_distinct() -> None:
     assert first != second
     assert len(first) <= MAX_KEY_LENGTH
     assert replay_key(connection_id, "idp:_a1") == f"{connection_id}:idp:_a1"
+
+
+# IdP-initiated Single Logout (HTTP-Redirect)
+
+IDP_SLO_URL = "https://idp.example.com/saml/slo"
+
+
+def _logout_request(
+    connection: Any,
+    name_id: str,
+    *,
+    session_index: str | None = None,
+    signed: bool = True,
+    issuer: str = IDP_ENTITY_ID,
+) -> str:
+    """Return the SLO path and query of an IdP LogoutRequest for ``name_id``."""
+    paths = saml_paths(BASE_URL, connection.org_id, connection.id)
+    request = etree.Element(
+        f"{{{names.SAMLP}}}LogoutRequest",
+        nsmap={"samlp": names.SAMLP, "saml": names.SAML},
+        ID=f"_l{uuid.uuid4().hex}",
+        Version="2.0",
+        IssueInstant=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        Destination=paths["slo_url"],
+    )
+    etree.SubElement(request, names.ISSUER).text = issuer
+    etree.SubElement(request, names.NAME_ID).text = name_id
+    if session_index is not None:
+        etree.SubElement(request, f"{{{names.SAMLP}}}SessionIndex").text = session_index
+    url = build_redirect_url(
+        paths["slo_url"],
+        etree.tostring(request),
+        relay_state="idp-state",
+        signing_key_pem=idp_key().key_pem if signed else None,
+    )
+    return url.removeprefix(BASE_URL)
+
+
+def _signed_in(org: ScimOrg, email: str) -> tuple[Any, dict[str, Any]]:
+    user = org.create_user(email)
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    response = _acs(
+        org, connection, _response(connection, request_id, email), relay_state
+    )
+    assert response.status_code == 303, response.text
+    assert _session(org).status_code == 200
+    return connection, user
+
+
+def test_idp_logout_ends_session(org: ScimOrg) -> None:
+    """A signed LogoutRequest from the IdP ends the session and gets a response."""
+    connection, user = _signed_in(org, "slo@corp.example")
+
+    response = org.client.get(
+        _logout_request(connection, user["userName"]), follow_redirects=False
+    )
+
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(IDP_SLO_URL + "?")
+    query = dict(parse_qsl(urlsplit(location).query))
+    assert query["RelayState"] == "idp-state"
+    logout_response = etree.fromstring(decode_message(query["SAMLResponse"]))
+    assert logout_response.tag == f"{{{names.SAMLP}}}LogoutResponse"
+    assert logout_response.get("InResponseTo", "").startswith("_l")
+    status = logout_response.find(
+        f"{{{names.SAMLP}}}Status/{{{names.SAMLP}}}StatusCode"
+    )
+    assert status is not None
+    assert status.get("Value") == names.STATUS_SUCCESS
+    assert _session(org).status_code == 401
+
+
+def test_idp_logout_unsigned_rejected(org: ScimOrg) -> None:
+    """An unsigned LogoutRequest changes nothing: anyone could send one."""
+    connection, user = _signed_in(org, "slo-unsigned@corp.example")
+
+    response = org.client.get(
+        _logout_request(connection, user["userName"], signed=False),
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 200
+
+
+def test_idp_logout_other_user_keeps_session(org: ScimOrg) -> None:
+    """A LogoutRequest for another NameID or SessionIndex leaves this session."""
+    connection, user = _signed_in(org, "slo-other@corp.example")
+
+    for path in (
+        _logout_request(connection, "someone.else@corp.example"),
+        _logout_request(connection, user["userName"], session_index="_other"),
+    ):
+        response = org.client.get(path, follow_redirects=False)
+        assert response.status_code == 303, response.text
+        assert _session(org).status_code == 200
+
+
+def test_idp_logout_wrong_issuer_rejected(org: ScimOrg) -> None:
+    """A LogoutRequest whose Issuer is not the connection's IdP is rejected."""
+    connection, user = _signed_in(org, "slo-issuer@corp.example")
+
+    response = org.client.get(
+        _logout_request(connection, user["userName"], issuer="https://evil.example"),
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 200

@@ -41,6 +41,7 @@ from scimbridge.sso.saml.authn_request import build_authn_request, redirect_url
 from scimbridge.sso.saml.config import MAX_CLOCK_SKEW
 from scimbridge.sso.saml.errors import ErrorCode as SamlErrorCode
 from scimbridge.sso.saml.errors import SamlError
+from scimbridge.sso.saml.logout_request import IdpLogoutRequest
 from scimbridge.sso.saml.response import (
     MAX_ASSERTION_LIFETIME,
     SamlLogin,
@@ -507,6 +508,33 @@ class LoginService:
             for listener in self._session_listeners:
                 await listener(session)
         return session
+
+    async def end_idp_session(
+        self,
+        connection: Connection,
+        request: IdpLogoutRequest,
+        session_id: str | None,
+    ) -> bool:
+        """End the browser's session if the IdP's LogoutRequest names it.
+
+        The session must come from this connection, for the NameID the request
+        names, and for one of its SessionIndex values when it lists any.
+        Returns whether a session ended.
+        """
+        session = await self.current(session_id)
+        if session is None or (session.org_id, session.connection_id) != (
+            connection.org_id,
+            connection.id,
+        ):
+            return False
+        # The session keeps the first 1024 characters of each value.
+        if session.upstream.get("name_id") != request.name_id[:1024]:
+            return False
+        indexes = {index[:1024] for index in request.session_indexes}
+        if indexes and session.upstream.get("session_index") not in indexes:
+            return False
+        await self.logout(session.id)
+        return True
 
     async def refresh_roles(self, org_id: UUID, member_ids: tuple[UUID, ...]) -> None:
         """Recompute the roles of the members' open sessions after a group change.

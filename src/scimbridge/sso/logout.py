@@ -1,4 +1,8 @@
-"""SP-initiated SAML Single Logout: a LogoutRequest sent by HTTP-Redirect."""
+"""SAML Single Logout by HTTP-Redirect: the SP's LogoutRequest, and its LogoutResponse.
+
+The SP sends a LogoutRequest when a user signs out here, and replies to the
+IdP's LogoutRequest with a LogoutResponse when a user signs out at the IdP.
+"""
 
 from datetime import UTC, datetime
 
@@ -8,7 +12,8 @@ from scimbridge.sessions.store import Session
 from scimbridge.sso.connections import SamlConnection
 from scimbridge.sso.saml import names
 from scimbridge.sso.saml.authn_request import new_request_id
-from scimbridge.sso.saml.bindings import build_redirect_url
+from scimbridge.sso.saml.bindings import MAX_RELAY_STATE_BYTES, build_redirect_url
+from scimbridge.sso.saml.logout_request import IdpLogoutRequest, logout_response
 
 
 def logout_request_url(connection: SamlConnection, session: Session) -> str | None:
@@ -41,5 +46,29 @@ def logout_request_url(connection: SamlConnection, session: Session) -> str | No
         slo_url,
         etree.tostring(request),
         parameter="SAMLRequest",
+        signing_key_pem=connection.signing_key_pem,
+    )
+
+
+def logout_response_url(
+    connection: SamlConnection, request: IdpLogoutRequest, relay_state: str | None
+) -> str | None:
+    """Return the IdP URL that takes the LogoutResponse, or None if it has none.
+
+    The response is signed like the connection's AuthnRequests, and carries
+    the IdP's RelayState back unless it is longer than the binding allows.
+    """
+    slo_url = connection.idp.slo_url
+    if not slo_url:
+        return None
+    if relay_state is not None and len(relay_state.encode()) > MAX_RELAY_STATE_BYTES:
+        relay_state = None
+    return build_redirect_url(
+        slo_url,
+        logout_response(
+            request.id, destination=slo_url, issuer=connection.sp.entity_id
+        ),
+        parameter="SAMLResponse",
+        relay_state=relay_state,
         signing_key_pem=connection.signing_key_pem,
     )

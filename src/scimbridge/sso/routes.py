@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from scimbridge.directory.access import Connection, ConnectionKind
+from scimbridge.directory.clock import utc_now
 from scimbridge.directory.errors import NotFound
 from scimbridge.directory.models import OrgStatus
 from scimbridge.services import Services
@@ -22,9 +23,11 @@ from scimbridge.sessions.cookies import (
 from scimbridge.sso import pages
 from scimbridge.sso.connections import saml_connection, sp_metadata
 from scimbridge.sso.login import LoginFailed, LoginResult, UpstreamOptions
-from scimbridge.sso.logout import logout_request_url
+from scimbridge.sso.logout import logout_request_url, logout_response_url
 from scimbridge.sso.oidc.errors import OidcError
 from scimbridge.sso.oidc.flow import parse_callback_query
+from scimbridge.sso.saml.errors import SamlError
+from scimbridge.sso.saml.logout_request import read_logout_request
 
 logger = logging.getLogger(__name__)
 
@@ -332,12 +335,61 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/saml/{org_id}/{connection_id}/slo")
-async def saml_logout_response(
+async def saml_single_logout(
     request: Request, org_id: str, connection_id: str
 ) -> Response:
-    """Land the browser after the IdP's LogoutResponse; the session is already gone."""
-    del org_id, connection_id
-    return pages.signed_out_page()
+    """End the session on the IdP's LogoutRequest, and send back a LogoutResponse.
+
+    Without a SAMLRequest, the browser is back from the IdP after a logout that
+    started here, and the session is already gone.
+    """
+    if "SAMLRequest" not in request.query_params:
+        return pages.signed_out_page()
+    connection = await _connection(request, org_id, connection_id, ConnectionKind.saml)
+    if connection is None:
+        return _fail(
+            LoginFailed("login.unknown_connection", "no enabled SAML connection here"),
+            org_id=org_id,
+            connection_id=connection_id,
+        )
+    saml = saml_connection(connection, _base_url(request))
+    try:
+        logout = read_logout_request(
+            request.url.query,
+            idp=saml.idp,
+            slo_url=saml.slo_url,
+            now=utc_now(),
+            clock_skew=saml.sp.clock_skew,
+        )
+    except SamlError as exc:
+        return _fail(
+            LoginFailed(str(exc.code), exc.detail),
+            org_id=org_id,
+            connection_id=connection_id,
+        )
+    settings = _cookie_settings(request)
+    session_id = session_id_from_cookie_header(
+        request.headers.get("cookie", ""), settings
+    )
+    ended = await _services(request).logins.end_idp_session(
+        connection, logout, session_id
+    )
+    logger.info(
+        "IdP logout request org_id=%s connection_id=%s request_id=%s session_ended=%s",
+        org_id,
+        connection_id,
+        logout.id[:200],
+        ended,
+    )
+    location = logout_response_url(saml, logout, request.query_params.get("RelayState"))
+    response: Response = (
+        RedirectResponse(location, status_code=303)
+        if location
+        else pages.signed_out_page()
+    )
+    if ended:
+        response.headers.append("Set-Cookie", clear_session_cookie(settings))
+    return response
 
 
 @router.get("/logged-out")
