@@ -64,6 +64,14 @@ def _fail(exc: LoginFailed, **ids: object) -> Response:
     return pages.error_page(reference)
 
 
+def _unknown_connection(kind: str, org_id: str, connection_id: str) -> Response:
+    return _fail(
+        LoginFailed("login.unknown_connection", f"no enabled {kind} connection here"),
+        org_id=org_id,
+        connection_id=connection_id,
+    )
+
+
 async def _connection(
     request: Request, org_id: str, connection_id: str, kind: ConnectionKind
 ) -> Connection | None:
@@ -231,11 +239,7 @@ async def saml_acs(
     """Receive the IdP's Response (HTTP-POST binding) and open a session."""
     connection = await _connection(request, org_id, connection_id, ConnectionKind.saml)
     if connection is None:
-        return _fail(
-            LoginFailed("login.unknown_connection", "no enabled SAML connection here"),
-            org_id=org_id,
-            connection_id=connection_id,
-        )
+        return _unknown_connection("SAML", org_id, connection_id)
     try:
         result = await _services(request).logins.finish_saml(
             connection,
@@ -254,11 +258,7 @@ async def oidc_callback(request: Request, org_id: str, connection_id: str) -> Re
     """Receive the authorization response, redeem the code and open a session."""
     connection = await _connection(request, org_id, connection_id, ConnectionKind.oidc)
     if connection is None:
-        return _fail(
-            LoginFailed("login.unknown_connection", "no enabled OIDC connection here"),
-            org_id=org_id,
-            connection_id=connection_id,
-        )
+        return _unknown_connection("OIDC", org_id, connection_id)
     try:
         # Parsed here, not taken from request.query_params, which keeps the
         # last copy of a repeated parameter instead of rejecting it.
@@ -347,11 +347,7 @@ async def saml_single_logout(
         return pages.signed_out_page()
     connection = await _connection(request, org_id, connection_id, ConnectionKind.saml)
     if connection is None:
-        return _fail(
-            LoginFailed("login.unknown_connection", "no enabled SAML connection here"),
-            org_id=org_id,
-            connection_id=connection_id,
-        )
+        return _unknown_connection("SAML", org_id, connection_id)
     saml = saml_connection(connection, _base_url(request))
     try:
         logout = read_logout_request(
