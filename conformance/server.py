@@ -104,6 +104,9 @@ def _server_environment(database_url: str, origin: str) -> dict[str, str]:
     env = dict(os.environ)
     env["SCIMBRIDGE_DATABASE_URL"] = database_url
     env["SCIMBRIDGE_BASE_URL"] = origin
+    # serve does not start on PostgreSQL without a secret key. The SCIM suites
+    # store no connection secrets, so a key made for this run is enough.
+    env.setdefault("SCIMBRIDGE_SECRET_KEY", secrets.token_urlsafe(32))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -371,6 +371,23 @@ def test_serve_postgres_behind_does_not_start(
     assert calls == []
 
 
+def test_serve_postgres_needs_secret_key(
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Serve stops at start, because without the key every SSO login fails."""
+    calls: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(a))
+    monkeypatch.setenv(
+        "SCIMBRIDGE_DATABASE_URL", "postgresql+asyncpg://scimbridge@127.0.0.1/unused"
+    )
+    monkeypatch.setattr(common, "current_revision", lambda _url: head_revision())
+
+    assert_fails(capsys, ["serve"], "SCIMBRIDGE_SECRET_KEY")
+    assert calls == []
+
+
 def test_serve_rejects_bad_port(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["serve", "--port", "70000"])

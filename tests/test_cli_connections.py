@@ -107,6 +107,30 @@ def test_add_saml_and_list(
     assert disabled["enabled"] is False
 
 
+def test_changed_secret_key_fails_cleanly(
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Secrets sealed under another key give one error line, not a traceback."""
+    _json(capsys, "org", "create", "acme")
+    metadata = tmp_path / "idp.xml"
+    metadata.write_bytes(idp_metadata())
+    created = _json(
+        capsys, "connection", "add-saml", "acme", "--metadata", str(metadata)
+    )
+    monkeypatch.setenv("SCIMBRIDGE_SECRET_KEY", "a-different-key")
+
+    status = main(["connection", "disable", "acme", created["id"]])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ")
+    assert "SCIMBRIDGE_SECRET_KEY" in err
+    assert "Traceback" not in err
+
+
 def test_add_saml_rejects_doctype(
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

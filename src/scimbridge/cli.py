@@ -19,6 +19,7 @@ from scimbridge import __version__
 from scimbridge.commands import access, apps, connections, orgs, saml, server, tokens
 from scimbridge.commands.common import CommandError, Handler
 from scimbridge.config import Settings
+from scimbridge.storage.secrets import SecretKeyMissing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args, load_settings())
-    except CommandError as exc:
+    except (CommandError, SecretKeyMissing) as exc:
         message = str(exc)
     except AlembicCommandError as exc:
         message = f"migration failed: {exc}"

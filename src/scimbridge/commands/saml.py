@@ -75,7 +75,7 @@ def add_commands(commands: Subcommands) -> None:
 def check_command(args: argparse.Namespace, settings: Settings) -> int:
     metadata = _read(args.idp_metadata, "--idp-metadata")
     try:
-        idp = parse_idp_metadata(metadata)
+        idp = parse_idp_metadata(metadata, allow_http=settings.allow_loopback_idp)
     except SamlError as exc:
         raise CommandError(
             f"invalid --idp-metadata {args.idp_metadata}: {exc}"

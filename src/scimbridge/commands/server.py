@@ -50,6 +50,13 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     configure_logging(settings.log_level)
     prepare_database(settings)
+    if not settings.is_sqlite and settings.secret_key is None:
+        # Only SQLite keeps a generated key file, so without the key every
+        # SSO login on PostgreSQL would fail when it reads connection secrets.
+        raise CommandError(
+            "SCIMBRIDGE_SECRET_KEY is missing. On PostgreSQL it encrypts IdP "
+            "client secrets and SP private keys, so set it to a long random value"
+        )
     if not (settings.issuer or settings.base_url):
         # The OpenID Provider's issuer must be one stable string, so without a
         # configured public URL it is the address this server listens on.

@@ -34,7 +34,12 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], files: Path, *argv: str) -> tuple[int, str]:
+def run(
+    capsys: pytest.CaptureFixture[str],
+    files: Path,
+    *argv: str,
+    settings: Settings | None = None,
+) -> tuple[int, str]:
     """Parse ``saml check`` arguments as the scimbridge command does, and run it."""
     parser = argparse.ArgumentParser(prog="scimbridge")
     saml.add_commands(parser.add_subparsers(required=True))
@@ -51,7 +56,7 @@ def run(capsys: pytest.CaptureFixture[str], files: Path, *argv: str) -> tuple[in
             *argv,
         ]
     )
-    status = args.handler(args, Settings())
+    status = args.handler(args, settings or Settings(allow_loopback_idp=False))
     return status, capsys.readouterr().out
 
 
@@ -198,3 +203,21 @@ def test_invalid_metadata(capsys: pytest.CaptureFixture[str], files: Path) -> No
     with pytest.raises(CommandError) as raised:
         run(capsys, files, str(files / "response.xml"))
     assert "saml.doctype" in str(raised.value)
+
+
+def test_loopback_http_metadata(
+    capsys: pytest.CaptureFixture[str], files: Path
+) -> None:
+    """An http:// IdP on loopback passes only with SCIMBRIDGE_ALLOW_LOOPBACK_IDP."""
+    metadata = idp_metadata(sso_url="http://127.0.0.1:8002/sso")
+    (files / "idp.xml").write_bytes(metadata)
+    arguments = ["--json", "--at", AT, "--request-id", REQUEST_ID]
+    response = str(files / "response.xml")
+    with pytest.raises(CommandError) as raised:
+        run(capsys, files, *arguments, response)
+    assert "saml.metadata_insecure_url" in str(raised.value)
+
+    loopback = Settings(allow_loopback_idp=True)
+    status, out = run(capsys, files, *arguments, response, settings=loopback)
+    assert status == 0
+    assert json.loads(out)["name_id"] == USER
