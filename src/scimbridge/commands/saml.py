@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def add_commands(commands: Subcommands) -> None:
         help="accept an unsolicited Response (IdP-initiated sign-in)",
     )
     check.add_argument(
+        "--allow-sha1",
+        action="store_true",
+        help="accept rsa-sha1 signatures and sha1 digests, as a connection can",
+    )
+    check.add_argument(
+        "--require-signed-assertion",
+        action="store_true",
+        help="reject a Response whose Assertion itself is not signed",
+    )
+    check.add_argument(
         "--sp-key",
         action="append",
         default=[],
@@ -80,6 +91,11 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"invalid --idp-metadata {args.idp_metadata}: {exc}"
         ) from exc
+    idp = replace(
+        idp,
+        allow_sha1=args.allow_sha1,
+        require_signed_assertion=args.require_signed_assertion,
+    )
     sp = SpConfig(
         entity_id=args.sp_entity_id,
         acs_url=args.acs_url,

@@ -221,3 +221,33 @@ def test_loopback_http_metadata(
     status, out = run(capsys, files, *arguments, response, settings=loopback)
     assert status == 0
     assert json.loads(out)["name_id"] == USER
+
+
+def test_require_signed_assertion(
+    capsys: pytest.CaptureFixture[str], files: Path
+) -> None:
+    response = signed_response(sign_assertion=False, sign_response=True)
+    (files / "outer.xml").write_bytes(to_bytes(response))
+    arguments = ("--json", "--at", AT, "--request-id", REQUEST_ID)
+
+    status, _ = run(capsys, files, *arguments, str(files / "outer.xml"))
+    assert status == 0
+    status, out = run(
+        capsys,
+        files,
+        *arguments,
+        "--require-signed-assertion",
+        str(files / "outer.xml"),
+    )
+    assert status == 1
+    assert json.loads(out)["error"] == "saml.assertion_unsigned"
+
+
+def test_missing_request_id_explained(
+    capsys: pytest.CaptureFixture[str], files: Path
+) -> None:
+    status, out = run(capsys, files, "--json", "--at", AT, str(files / "response.xml"))
+    assert status == 1
+    error = json.loads(out)
+    assert error["error"] == "saml.in_response_to_mismatch"
+    assert "no pending request" in error["detail"]

@@ -305,10 +305,16 @@ def _check_bearer(
     )
     in_response_to = data.get("InResponseTo")
     if in_response_to is not None and in_response_to != expected_request_id:
+        expected = (
+            f"this sign-in expects {expected_request_id!r}"
+            if expected_request_id is not None
+            else "this browser session has no pending request (it may have "
+            "expired, or belong to another browser)"
+        )
         raise SamlError(
             ErrorCode.IN_RESPONSE_TO_MISMATCH,
-            f"the SubjectConfirmationData answers request {in_response_to!r}, "
-            f"but this sign-in expects {expected_request_id!r}",
+            f"the SubjectConfirmationData answers request "
+            f"{in_response_to[:200]!r}, but {expected}",
         )
     return Confirmation(in_response_to, not_on_or_after, not_on_or_after)
 
