@@ -19,6 +19,7 @@ from scimbridge.scim.errors import install_error_handlers
 from scimbridge.scim.paths import TrailingSlashMiddleware
 from scimbridge.scim.router import router as scim_router
 from scimbridge.services import Services, build_services
+from scimbridge.sso.routes import home as home_router
 from scimbridge.sso.routes import router as sso_router
 
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(admin_router, prefix="/admin")
     app.include_router(sso_router, prefix="/sso")
+    app.include_router(home_router)
     app.include_router(provider_routes.discovery)
     # FastAPI tries the routes in order, at the cost of a pattern match each.
     # Mounted first, the provider's endpoints cost other requests one match,

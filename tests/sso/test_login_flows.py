@@ -283,6 +283,19 @@ def test_open_redirect_blocked(org: ScimOrg) -> None:
     assert response.headers["location"] == "/"
 
 
+def test_home_page_shows_session(org: ScimOrg) -> None:
+    """The site root, where a login without return_to lands, shows the session."""
+    signed_out = org.client.get("/")
+    assert signed_out.status_code == 200
+    assert "You are not signed in" in signed_out.text
+
+    _signed_in(org, "home@corp.example")
+
+    signed_in = org.client.get("/")
+    assert signed_in.status_code == 200
+    assert "You are signed in" in signed_in.text
+
+
 def test_logout_ends_session(org: ScimOrg) -> None:
     """POST /sso/logout ends the session and redirects to the IdP's SLO."""
     user = org.create_user("logout@corp.example")

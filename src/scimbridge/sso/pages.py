@@ -86,5 +86,20 @@ def logout_confirm_page(action: str, hidden: dict[str, str]) -> HTMLResponse:
     return _page("Sign out", body)
 
 
+def home_page(signed_in: bool) -> HTMLResponse:
+    """Show whether the browser has a session, with a way to sign out or in."""
+    if signed_in:
+        body = (
+            "<p>You are signed in.</p>"
+            "<form method=post action=/sso/logout><button>Sign out</button></form>"
+        )
+    else:
+        body = (
+            "<p>You are not signed in. Sign in from your app, or "
+            "<a href=/sso/login>with your work email</a>.</p>"
+        )
+    return _page("scimbridge", body)
+
+
 def signed_out_page() -> HTMLResponse:
     return _page("Signed out", "<p>You are signed out.</p>")

@@ -32,6 +32,8 @@ from scimbridge.sso.saml.logout_request import read_logout_request
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
+home = APIRouter()
+"""The site root, where a login without ``return_to`` lands."""
 
 LOGIN_COOKIE = "scimbridge_login"
 MAX_SAML_RESPONSE = 512 * 1024
@@ -276,6 +278,16 @@ async def oidc_callback(request: Request, org_id: str, connection_id: str) -> Re
     except LoginFailed as exc:
         return _fail(exc, org_id=org_id, connection_id=connection_id)
     return _finish(request, result)
+
+
+@home.get("/", include_in_schema=False)
+async def home_page(request: Request) -> Response:
+    """Show whether this browser is signed in."""
+    session_id = session_id_from_cookie_header(
+        request.headers.get("cookie", ""), _cookie_settings(request)
+    )
+    session = await _services(request).logins.current(session_id)
+    return pages.home_page(signed_in=session is not None)
 
 
 @router.get("/session")
