@@ -120,7 +120,7 @@ def test_changed_secret_key_fails_cleanly(
     created = _json(
         capsys, "connection", "add-saml", "acme", "--metadata", str(metadata)
     )
-    monkeypatch.setenv("SCIMBRIDGE_SECRET_KEY", "a-different-key")
+    monkeypatch.setenv("SCIMBRIDGE_SECRET_KEY", "a-different-key-of-24-characters")
 
     status = main(["connection", "disable", "acme", created["id"]])
 

@@ -67,6 +67,18 @@ class Settings(BaseSettings):
             raise ValueError("admin_token must be at least 24 characters long")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _reject_weak_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # The key is hashed into an encryption key, so a short one could be
+        # guessed offline from a copy of the database.
+        if value is not None and len(value.get_secret_value()) < 24:
+            raise ValueError(
+                "secret_key must be at least 24 characters long; generate one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
     @field_validator("base_url", "issuer")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:

@@ -63,3 +63,9 @@ def test_box_without_key_cannot_open() -> None:
     """A box with no key refuses to open a sealed value."""
     with pytest.raises(SecretKeyMissing):
         SecretBox(None).open("gAAAAA-sealed")
+
+
+def test_short_secret_key_rejected() -> None:
+    """A key shorter than 24 characters is refused at start-up."""
+    with pytest.raises(ValueError, match="at least 24 characters"):
+        Settings(secret_key=SecretStr("hunter2"))
