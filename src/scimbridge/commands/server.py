@@ -26,10 +26,17 @@ def add_commands(commands: Subcommands) -> None:
         description="Run the server with uvicorn. On SQLite, pending migrations "
         "are applied first; on PostgreSQL the schema must be current.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=_port, default=8000, help="TCP port to bind")
     serve.add_argument(
-        "--workers", type=_positive, default=1, help="number of worker processes"
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="TCP port to bind (default: 8000)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="number of worker processes (default: 1)",
     )
     serve.set_defaults(handler=serve_command)
 
