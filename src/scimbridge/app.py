@@ -14,6 +14,7 @@ from scimbridge.admin.router import router as admin_router
 from scimbridge.config import Settings
 from scimbridge.logs import AccessLogMiddleware, configure_logging
 from scimbridge.provider import routes as provider_routes
+from scimbridge.provider.cors import BrowserAppCors
 from scimbridge.provider.http_errors import install_provider_error_handlers
 from scimbridge.scim.errors import install_error_handlers
 from scimbridge.scim.paths import TrailingSlashMiddleware
@@ -62,7 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and introspection, which apps call on every request, pays for none of
     # the SCIM, admin and sign-in routes.
     app.router.routes.insert(
-        0, Mount(provider_routes.PREFIX, app=provider_routes.endpoints)
+        0,
+        Mount(
+            provider_routes.PREFIX,
+            app=BrowserAppCors(
+                provider_routes.endpoints, services.provider.clients.web_origins
+            ),
+        ),
     )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(AccessLogMiddleware)

@@ -64,6 +64,27 @@ class AppClient:
         return hmac.compare_digest(hash_secret(secret), self.secret_hash)
 
 
+def web_origin(uri: str) -> str | None:
+    """Return the origin (RFC 6454) of an http or https URI, or None for others.
+
+    Private-use schemes of native apps have no web origin.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == default_port:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
+
+
 def new_client_id() -> str:
     return CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
 

@@ -14,6 +14,7 @@ from scimbridge.provider.clients import (
     new_client_id,
     new_client_secret,
     validate_uris,
+    web_origin,
 )
 from scimbridge.storage.db import SqlStore
 
@@ -36,6 +37,7 @@ class AppClients:
     def __init__(self, store: SqlStore) -> None:
         self._store = store
         self._cache: dict[str, tuple[float, AppClient | None]] = {}
+        self._web_origins: tuple[float, frozenset[str]] | None = None
 
     async def create(
         self,
@@ -91,6 +93,26 @@ class AppClients:
     async def list(self) -> list[AppClient]:
         async with self._store.transaction() as unit:
             return await unit.provider.list_clients()
+
+    async def web_origins(self) -> frozenset[str]:
+        """Return the origins of enabled public clients' http and https redirect URIs.
+
+        These are the browser apps that may call the token, userinfo and
+        revocation endpoints across origins. The set is read again after
+        ``CACHE_SECONDS``.
+        """
+        now = time.monotonic()
+        if self._web_origins is not None and now - self._web_origins[0] < CACHE_SECONDS:
+            return self._web_origins[1]
+        origins = frozenset(
+            origin
+            for client in await self.list()
+            if client.public and client.enabled
+            for uri in client.redirect_uris
+            if (origin := web_origin(uri)) is not None
+        )
+        self._web_origins = (now, origins)
+        return origins
 
     async def rotate_secret(self, client_id: str) -> IssuedClient | None:
         client = await self._fresh(client_id)
