@@ -583,3 +583,38 @@ def test_idp_logout_wrong_issuer_rejected(org: ScimOrg) -> None:
 
     assert response.status_code == 400
     assert _session(org).status_code == 200
+
+
+def test_idp_logout_replay_rejected(org: ScimOrg) -> None:
+    """A LogoutRequest works once: replayed, it cannot end the next session."""
+    connection, user = _signed_in(org, "slo-replay@corp.example")
+    path = _logout_request(connection, user["userName"])
+    first = org.client.get(path, follow_redirects=False)
+    assert first.status_code == 303, first.text
+    request_id, relay_state = _start(org)
+    login = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert login.status_code == 303, login.text
+
+    replayed = org.client.get(path, follow_redirects=False)
+
+    assert replayed.status_code == 400
+    assert _session(org).status_code == 200
+
+
+def test_idp_logout_encoded_relay_state_rejected(org: ScimOrg) -> None:
+    """An unsigned RelayState spelled Relay%53tate never reaches the IdP."""
+    connection, user = _signed_in(org, "slo-relay@corp.example")
+    path = _logout_request(connection, user["userName"])
+
+    response = org.client.get(
+        path + "&Relay%53tate=https%3A%2F%2Fevil.example%2F", follow_redirects=False
+    )
+
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("location", "")
+    assert _session(org).status_code == 200

@@ -57,6 +57,7 @@ BROWSER_KEY_LENGTH = 43
 SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
 ASSERTION_NAMESPACE = "saml-assertion"
+LOGOUT_REQUEST_NAMESPACE = "saml-logout-request"
 MAX_ASSERTION_MEMORY_SECONDS = (
     int((MAX_ASSERTION_LIFETIME + MAX_CLOCK_SKEW).total_seconds()) + 1
 )
@@ -520,7 +521,19 @@ class LoginService:
         The session must come from this connection, for the NameID the request
         names, and for one of its SessionIndex values when it lists any.
         Returns whether a session ended.
+
+        :raises LoginFailed: ``saml.replayed`` when the request was used before,
+            so a captured logout URL cannot end the user's next session.
         """
+        ttl = max(int((request.expires_at - utc_now()).total_seconds()) + 1, 1)
+        first = await self._sessions.remember(
+            LOGOUT_REQUEST_NAMESPACE, replay_key(connection.id, request.id), ttl
+        )
+        if not first:
+            raise LoginFailed(
+                str(SamlErrorCode.REPLAYED), "this LogoutRequest was already used"
+            )
+
         session = await self.current(session_id)
         if session is None or (session.org_id, session.connection_id) != (
             connection.org_id,
@@ -554,7 +567,7 @@ class LoginService:
 
 
 def replay_key(connection_id: UUID, key: str) -> str:
-    """Return the session store key that records one assertion of a connection.
+    """Return the session store key that records one message of a connection.
 
     A key longer than the store allows is replaced by its SHA-256 digest, so two
     assertions never share a key, as they would if it were cut short.
