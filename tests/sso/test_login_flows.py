@@ -434,6 +434,75 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     assert _session(org).json()["roles"] == ["billing-manager"]
 
 
+def test_saml_acs_disabled_connection(org: ScimOrg) -> None:
+    """An IdP-initiated response to a disabled connection opens no session."""
+    user = org.create_user("disabled-saml@corp.example")
+    connection = _saml_connection(org, allow_idp_initiated=True)
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+
+    response = _acs(
+        org, connection, _response(connection, None, user["userName"]), None
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_saml_login_disabled_midway(org: ScimOrg) -> None:
+    """A login started before the connection was disabled cannot finish."""
+    user = org.create_user("disabled-midway@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+
+    response = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_oidc_callback_disabled_connection(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OIDC login started before the connection was disabled cannot finish."""
+    provider, connection = _oidc_setup(org, monkeypatch)
+    org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    params = provider.authorize(start.headers["location"])
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+    path = f"/sso/oidc/{connection.org_id}/{connection.id}/callback"
+
+    callback = org.client.get(path, params=params, follow_redirects=False)
+
+    assert callback.status_code == 400
+    assert _session(org).status_code == 401
+
+
 def test_oidc_logout_redirects_to_end_session(
     org: ScimOrg, monkeypatch: pytest.MonkeyPatch
 ) -> None:

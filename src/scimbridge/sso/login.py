@@ -201,8 +201,7 @@ class LoginService:
         Reusing that cookie binds every login started in one browser to it,
         so a login in a second tab does not orphan the first one.
         """
-        if not connection.enabled:
-            raise LoginFailed("login.connection_disabled", "the connection is disabled")
+        _require_enabled(connection)
         if browser_key is None or len(browser_key) != BROWSER_KEY_LENGTH:
             browser_key = secrets.token_urlsafe(32)
         record = {
@@ -321,6 +320,9 @@ class LoginService:
         relay_state: str | None,
         browser_key: str | None,
     ) -> LoginResult:
+        # A login started before the connection was disabled, or one the IdP
+        # starts, must not finish through it.
+        _require_enabled(connection)
         saml = saml_connection(connection, base_url)
         expected_request_id = None
         return_to = "/"
@@ -368,6 +370,7 @@ class LoginService:
         params: dict[str, str],
         browser_key: str | None,
     ) -> LoginResult:
+        _require_enabled(connection)
         state = params.get("state")
         stored = await self._take(OIDC_LOGIN_NAMESPACE, state) if state else None
         pending = None
@@ -564,6 +567,11 @@ class LoginService:
                 if session.roles == roles:
                     continue
                 await self._sessions.set_roles(session.id, roles)
+
+
+def _require_enabled(connection: Connection) -> None:
+    if not connection.enabled:
+        raise LoginFailed("login.connection_disabled", "the connection is disabled")
 
 
 def replay_key(connection_id: UUID, key: str) -> str:
