@@ -503,6 +503,71 @@ def test_oidc_callback_disabled_connection(
     assert _session(org).status_code == 401
 
 
+def test_role_refresh_stale_read(org: ScimOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh that read roles before a newer change cannot write them last.
+
+    Two group changes refresh the same session concurrently: the refresh of
+    the older change reads the roles, the newer one reads and writes its
+    roles, then the older one writes. The fake ``roles_of`` returns the
+    older roles once, as that interleaving would.
+    """
+    user = org.create_user("stale-roles@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert _session(org).json()["roles"] == []
+    services = _services(org)
+    current_roles = services.signin.roles_of
+    reads: list[tuple[str, ...]] = []
+
+    async def roles_of(org_id: uuid.UUID, member_id: uuid.UUID) -> tuple[str, ...]:
+        roles: tuple[str, ...] = ("admin",)
+        if reads:
+            roles = await current_roles(org_id, member_id)
+        reads.append(roles)
+        return roles
+
+    monkeypatch.setattr(services.signin, "roles_of", roles_of)
+    org_id, member_id = uuid.UUID(org.id), uuid.UUID(user["id"])
+
+    _run(org, lambda: services.logins.refresh_roles(org_id, (member_id,)))
+
+    assert _session(org).json()["roles"] == []
+
+
+def test_role_refresh_unsettled_revokes(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Roles that change on every read end the session instead of going stale."""
+    user = org.create_user("unsettled-roles@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    services = _services(org)
+    reads: list[tuple[str, ...]] = []
+
+    async def roles_of(org_id: uuid.UUID, member_id: uuid.UUID) -> tuple[str, ...]:
+        reads.append((f"role-{len(reads)}",))
+        return reads[-1]
+
+    monkeypatch.setattr(services.signin, "roles_of", roles_of)
+    org_id, member_id = uuid.UUID(org.id), uuid.UUID(user["id"])
+
+    _run(org, lambda: services.logins.refresh_roles(org_id, (member_id,)))
+
+    assert _session(org).status_code == 401
+
+
 def test_oidc_logout_redirects_to_end_session(
     org: ScimOrg, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -58,6 +58,8 @@ SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
 ASSERTION_NAMESPACE = "saml-assertion"
 LOGOUT_REQUEST_NAMESPACE = "saml-logout-request"
+MAX_ROLE_REFRESH_ATTEMPTS = 5
+"""Times a session's roles are rewritten while group changes keep changing them."""
 MAX_ASSERTION_MEMORY_SECONDS = (
     int((MAX_ASSERTION_LIFETIME + MAX_CLOCK_SKEW).total_seconds()) + 1
 )
@@ -559,14 +561,35 @@ class LoginService:
         member's sessions one by one.
         """
         for member_id in member_ids:
+            await self._refresh_member_roles(org_id, member_id)
+
+    async def _refresh_member_roles(self, org_id: UUID, member_id: UUID) -> None:
+        """Write the member's roles to its sessions, and check they are still current.
+
+        Concurrent group changes refresh the same sessions, and one that read
+        the roles before a newer change may write after it. Reading the roles
+        again after each write catches that, because the newer change
+        committed before its own read. If they keep changing, the member's
+        sessions end rather than keep roles that may be revoked.
+        """
+        for _ in range(MAX_ROLE_REFRESH_ATTEMPTS):
             sessions = await self._sessions.list_member(org_id, member_id)
             if not sessions:
-                continue
+                return
             roles = await self._signin.roles_of(org_id, member_id)
             for session in sessions:
-                if session.roles == roles:
-                    continue
-                await self._sessions.set_roles(session.id, roles)
+                if session.roles != roles:
+                    await self._sessions.set_roles(session.id, roles)
+            if await self._signin.roles_of(org_id, member_id) == roles:
+                return
+        count = await self._sessions.revoke_member(org_id, member_id)
+        logger.warning(
+            "sessions revoked because roles kept changing org_id=%s member_id=%s "
+            "count=%d",
+            org_id,
+            member_id,
+            count,
+        )
 
 
 def _require_enabled(connection: Connection) -> None:
