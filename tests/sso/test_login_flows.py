@@ -434,6 +434,140 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     assert _session(org).json()["roles"] == ["billing-manager"]
 
 
+def test_saml_acs_disabled_connection(org: ScimOrg) -> None:
+    """An IdP-initiated response to a disabled connection opens no session."""
+    user = org.create_user("disabled-saml@corp.example")
+    connection = _saml_connection(org, allow_idp_initiated=True)
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+
+    response = _acs(
+        org, connection, _response(connection, None, user["userName"]), None
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_saml_login_disabled_midway(org: ScimOrg) -> None:
+    """A login started before the connection was disabled cannot finish."""
+    user = org.create_user("disabled-midway@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+
+    response = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+
+    assert response.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_oidc_callback_disabled_connection(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OIDC login started before the connection was disabled cannot finish."""
+    provider, connection = _oidc_setup(org, monkeypatch)
+    org.create_user("jane.doe@acme.example")
+    start = org.client.get(
+        "/sso/login", params={"org": org.slug}, follow_redirects=False
+    )
+    params = provider.authorize(start.headers["location"])
+    services = _services(org)
+    _run(
+        org,
+        lambda: services.signin.update_connection(
+            connection.org_id, connection.id, enabled=False
+        ),
+    )
+    path = f"/sso/oidc/{connection.org_id}/{connection.id}/callback"
+
+    callback = org.client.get(path, params=params, follow_redirects=False)
+
+    assert callback.status_code == 400
+    assert _session(org).status_code == 401
+
+
+def test_role_refresh_stale_read(org: ScimOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh that read roles before a newer change cannot write them last.
+
+    Two group changes refresh the same session concurrently: the refresh of
+    the older change reads the roles, the newer one reads and writes its
+    roles, then the older one writes. The fake ``roles_of`` returns the
+    older roles once, as that interleaving would.
+    """
+    user = org.create_user("stale-roles@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert _session(org).json()["roles"] == []
+    services = _services(org)
+    current_roles = services.signin.roles_of
+    reads: list[tuple[str, ...]] = []
+
+    async def roles_of(org_id: uuid.UUID, member_id: uuid.UUID) -> tuple[str, ...]:
+        roles: tuple[str, ...] = ("admin",)
+        if reads:
+            roles = await current_roles(org_id, member_id)
+        reads.append(roles)
+        return roles
+
+    monkeypatch.setattr(services.signin, "roles_of", roles_of)
+    org_id, member_id = uuid.UUID(org.id), uuid.UUID(user["id"])
+
+    _run(org, lambda: services.logins.refresh_roles(org_id, (member_id,)))
+
+    assert _session(org).json()["roles"] == []
+
+
+def test_role_refresh_unsettled_revokes(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Roles that change on every read end the session instead of going stale."""
+    user = org.create_user("unsettled-roles@corp.example")
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    services = _services(org)
+    reads: list[tuple[str, ...]] = []
+
+    async def roles_of(org_id: uuid.UUID, member_id: uuid.UUID) -> tuple[str, ...]:
+        reads.append((f"role-{len(reads)}",))
+        return reads[-1]
+
+    monkeypatch.setattr(services.signin, "roles_of", roles_of)
+    org_id, member_id = uuid.UUID(org.id), uuid.UUID(user["id"])
+
+    _run(org, lambda: services.logins.refresh_roles(org_id, (member_id,)))
+
+    assert _session(org).status_code == 401
+
+
 def test_oidc_logout_redirects_to_end_session(
     org: ScimOrg, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -582,4 +716,39 @@ def test_idp_logout_wrong_issuer_rejected(org: ScimOrg) -> None:
     )
 
     assert response.status_code == 400
+    assert _session(org).status_code == 200
+
+
+def test_idp_logout_replay_rejected(org: ScimOrg) -> None:
+    """A LogoutRequest works once: replayed, it cannot end the next session."""
+    connection, user = _signed_in(org, "slo-replay@corp.example")
+    path = _logout_request(connection, user["userName"])
+    first = org.client.get(path, follow_redirects=False)
+    assert first.status_code == 303, first.text
+    request_id, relay_state = _start(org)
+    login = _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert login.status_code == 303, login.text
+
+    replayed = org.client.get(path, follow_redirects=False)
+
+    assert replayed.status_code == 400
+    assert _session(org).status_code == 200
+
+
+def test_idp_logout_encoded_relay_state_rejected(org: ScimOrg) -> None:
+    """An unsigned RelayState spelled Relay%53tate never reaches the IdP."""
+    connection, user = _signed_in(org, "slo-relay@corp.example")
+    path = _logout_request(connection, user["userName"])
+
+    response = org.client.get(
+        path + "&Relay%53tate=https%3A%2F%2Fevil.example%2F", follow_redirects=False
+    )
+
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("location", "")
     assert _session(org).status_code == 200

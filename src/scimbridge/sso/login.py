@@ -57,6 +57,9 @@ BROWSER_KEY_LENGTH = 43
 SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
 ASSERTION_NAMESPACE = "saml-assertion"
+LOGOUT_REQUEST_NAMESPACE = "saml-logout-request"
+MAX_ROLE_REFRESH_ATTEMPTS = 5
+"""Times a session's roles are rewritten while group changes keep changing them."""
 MAX_ASSERTION_MEMORY_SECONDS = (
     int((MAX_ASSERTION_LIFETIME + MAX_CLOCK_SKEW).total_seconds()) + 1
 )
@@ -200,8 +203,7 @@ class LoginService:
         Reusing that cookie binds every login started in one browser to it,
         so a login in a second tab does not orphan the first one.
         """
-        if not connection.enabled:
-            raise LoginFailed("login.connection_disabled", "the connection is disabled")
+        _require_enabled(connection)
         if browser_key is None or len(browser_key) != BROWSER_KEY_LENGTH:
             browser_key = secrets.token_urlsafe(32)
         record = {
@@ -320,6 +322,9 @@ class LoginService:
         relay_state: str | None,
         browser_key: str | None,
     ) -> LoginResult:
+        # A login started before the connection was disabled, or one the IdP
+        # starts, must not finish through it.
+        _require_enabled(connection)
         saml = saml_connection(connection, base_url)
         expected_request_id = None
         return_to = "/"
@@ -367,6 +372,7 @@ class LoginService:
         params: dict[str, str],
         browser_key: str | None,
     ) -> LoginResult:
+        _require_enabled(connection)
         state = params.get("state")
         stored = await self._take(OIDC_LOGIN_NAMESPACE, state) if state else None
         pending = None
@@ -520,7 +526,19 @@ class LoginService:
         The session must come from this connection, for the NameID the request
         names, and for one of its SessionIndex values when it lists any.
         Returns whether a session ended.
+
+        :raises LoginFailed: ``saml.replayed`` when the request was used before,
+            so a captured logout URL cannot end the user's next session.
         """
+        ttl = max(int((request.expires_at - utc_now()).total_seconds()) + 1, 1)
+        first = await self._sessions.remember(
+            LOGOUT_REQUEST_NAMESPACE, replay_key(connection.id, request.id), ttl
+        )
+        if not first:
+            raise LoginFailed(
+                str(SamlErrorCode.REPLAYED), "this LogoutRequest was already used"
+            )
+
         session = await self.current(session_id)
         if session is None or (session.org_id, session.connection_id) != (
             connection.org_id,
@@ -543,18 +561,44 @@ class LoginService:
         member's sessions one by one.
         """
         for member_id in member_ids:
+            await self._refresh_member_roles(org_id, member_id)
+
+    async def _refresh_member_roles(self, org_id: UUID, member_id: UUID) -> None:
+        """Write the member's roles to its sessions, and check they are still current.
+
+        Concurrent group changes refresh the same sessions, and one that read
+        the roles before a newer change may write after it. Reading the roles
+        again after each write catches that, because the newer change
+        committed before its own read. If they keep changing, the member's
+        sessions end rather than keep roles that may be revoked.
+        """
+        for _ in range(MAX_ROLE_REFRESH_ATTEMPTS):
             sessions = await self._sessions.list_member(org_id, member_id)
             if not sessions:
-                continue
+                return
             roles = await self._signin.roles_of(org_id, member_id)
             for session in sessions:
-                if session.roles == roles:
-                    continue
-                await self._sessions.set_roles(session.id, roles)
+                if session.roles != roles:
+                    await self._sessions.set_roles(session.id, roles)
+            if await self._signin.roles_of(org_id, member_id) == roles:
+                return
+        count = await self._sessions.revoke_member(org_id, member_id)
+        logger.warning(
+            "sessions revoked because roles kept changing org_id=%s member_id=%s "
+            "count=%d",
+            org_id,
+            member_id,
+            count,
+        )
+
+
+def _require_enabled(connection: Connection) -> None:
+    if not connection.enabled:
+        raise LoginFailed("login.connection_disabled", "the connection is disabled")
 
 
 def replay_key(connection_id: UUID, key: str) -> str:
-    """Return the session store key that records one assertion of a connection.
+    """Return the session store key that records one message of a connection.
 
     A key longer than the store allows is replaced by its SHA-256 digest, so two
     assertions never share a key, as they would if it were cut short.

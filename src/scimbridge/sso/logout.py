@@ -51,16 +51,18 @@ def logout_request_url(connection: SamlConnection, session: Session) -> str | No
 
 
 def logout_response_url(
-    connection: SamlConnection, request: IdpLogoutRequest, relay_state: str | None
+    connection: SamlConnection, request: IdpLogoutRequest
 ) -> str | None:
     """Return the IdP URL that takes the LogoutResponse, or None if it has none.
 
     The response is signed like the connection's AuthnRequests, and carries
-    the IdP's RelayState back unless it is longer than the binding allows.
+    the request's signed RelayState back unless it is longer than the binding
+    allows.
     """
     slo_url = connection.idp.slo_url
     if not slo_url:
         return None
+    relay_state = request.relay_state
     if relay_state is not None and len(relay_state.encode()) > MAX_RELAY_STATE_BYTES:
         relay_state = None
     return build_redirect_url(

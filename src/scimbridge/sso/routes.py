@@ -379,9 +379,12 @@ async def saml_single_logout(
     session_id = session_id_from_cookie_header(
         request.headers.get("cookie", ""), settings
     )
-    ended = await _services(request).logins.end_idp_session(
-        connection, logout, session_id
-    )
+    try:
+        ended = await _services(request).logins.end_idp_session(
+            connection, logout, session_id
+        )
+    except LoginFailed as exc:
+        return _fail(exc, org_id=org_id, connection_id=connection_id)
     logger.info(
         "IdP logout request org_id=%s connection_id=%s request_id=%s session_ended=%s",
         org_id,
@@ -389,7 +392,7 @@ async def saml_single_logout(
         logout.id[:200],
         ended,
     )
-    location = logout_response_url(saml, logout, request.query_params.get("RelayState"))
+    location = logout_response_url(saml, logout)
     response: Response = (
         RedirectResponse(location, status_code=303)
         if location

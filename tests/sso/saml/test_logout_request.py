@@ -22,13 +22,14 @@ def _request(
     not_on_or_after: str | None = None,
     name_id_tag: str = "NameID",
     session_indexes: tuple[str, ...] = ("_s1",),
+    issue_instant: str = "2025-03-14T11:59:58Z",
 ) -> bytes:
     request = etree.Element(
         f"{{{names.SAMLP}}}{tag}",
         nsmap={"samlp": names.SAMLP, "saml": names.SAML},
         ID="_logout-1",
         Version="2.0",
-        IssueInstant="2025-03-14T11:59:58Z",
+        IssueInstant=issue_instant,
     )
     if destination is not None:
         request.set("Destination", destination)
@@ -99,3 +100,29 @@ def test_encrypted_id_rejected() -> None:
 
 def test_other_message_rejected() -> None:
     _expect(_query(_request(tag="AuthnRequest")), ErrorCode.SCHEMA_INVALID)
+
+
+def test_signed_relay_state_read() -> None:
+    request = _read(_query(_request()))
+
+    assert request.relay_state == "r1"
+
+
+def test_encoded_relay_state_rejected() -> None:
+    """A RelayState name in percent-encoding escapes the signature, so it fails."""
+    query = _query(_request()) + "&Relay%53tate=https%3A%2F%2Fevil.example"
+
+    _expect(query, ErrorCode.REDIRECT_SIGNATURE_INVALID)
+
+
+def test_old_request_rejected() -> None:
+    """A request without NotOnOrAfter still expires, so its ID need not live on."""
+    query = _query(_request(issue_instant="2025-03-14T11:50:00Z"))
+
+    _expect(query, ErrorCode.EXPIRED)
+
+
+def test_request_expiry_includes_skew() -> None:
+    request = _read(_query(_request(not_on_or_after="2025-03-14T12:01:00Z")))
+
+    assert request.expires_at == NOW + timedelta(minutes=1) + SKEW

@@ -6,7 +6,8 @@ import base64
 import binascii
 import zlib
 from collections.abc import Sequence
-from urllib.parse import quote, unquote_plus
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, unquote_plus
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -18,6 +19,7 @@ from scimbridge.sso.saml.errors import ErrorCode, SamlError
 from scimbridge.sso.saml.xml import DEFAULT_LIMITS, XmlLimits, decode_base64, inflate
 
 MESSAGE_PARAMETERS = ("SAMLRequest", "SAMLResponse")
+BINDING_PARAMETERS = (*MESSAGE_PARAMETERS, "RelayState", "SigAlg", "Signature")
 MAX_RELAY_STATE_BYTES = 80
 """SAML Bindings limits RelayState to 80 bytes."""
 
@@ -79,14 +81,26 @@ def build_redirect_url(
     return destination + separator + query
 
 
+@dataclass(frozen=True, slots=True)
+class SignedQuery:
+    """The URL-decoded parameters of an HTTP-Redirect query whose signature verified."""
+
+    message: str
+    """The value of SAMLRequest or SAMLResponse, still DEFLATEd and base64-encoded."""
+    relay_state: str | None
+
+
 def verify_redirect_signature(
     raw_query: str, certificates: Sequence[str], *, allow_sha1: bool = False
-) -> None:
-    """Verify a signed HTTP-Redirect query string with the configured certificates.
+) -> SignedQuery:
+    """Verify a signed HTTP-Redirect query string and return what the signature covers.
 
     The signed string is rebuilt from the parameters exactly as received, never
     re-encoded: IdPs differ in percent-encoding (Entra ID and ADFS use lowercase
-    hex), and re-encoding would change the bytes they signed.
+    hex), and re-encoding would change the bytes they signed. Callers read the
+    message and RelayState from the returned value only: a web framework's
+    query parser decodes parameter names, so it would also take an unsigned
+    ``Relay%53tate`` for the RelayState.
 
     :raises SamlError: ``saml.redirect_signature_invalid``, or
         ``saml.algorithm_rejected`` / ``saml.sha1_rejected`` for SigAlg.
@@ -118,7 +132,11 @@ def verify_redirect_signature(
             public_key.verify(signature, signed.encode(), padding.PKCS1v15(), digest())
         except InvalidSignature:
             continue
-        return
+        relay_state = parameters.get("RelayState")
+        return SignedQuery(
+            message=unquote_plus(parameters[message[0]]),
+            relay_state=None if relay_state is None else unquote_plus(relay_state),
+        )
     raise _invalid(
         "the query signature does not verify with any configured IdP certificate"
     )
@@ -130,6 +148,8 @@ def _raw_parameters(raw_query: str) -> dict[str, str]:
         if not pair:
             continue
         name, _, value = pair.partition("=")
+        if name not in BINDING_PARAMETERS and unquote(name) in BINDING_PARAMETERS:
+            raise _invalid(f"the query has the parameter {name[:40]!r} percent-encoded")
         if name in parameters:
             raise _invalid(f"the query has the parameter {name[:40]!r} twice")
         parameters[name] = value

@@ -10,7 +10,6 @@ builds the LogoutResponse that the browser carries back to the IdP.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote_plus
 
 from lxml import etree
 
@@ -39,6 +38,13 @@ LOGOUT_REQUEST = names.tag(names.SAMLP, "LogoutRequest")
 LOGOUT_RESPONSE = names.tag(names.SAMLP, "LogoutResponse")
 SESSION_INDEX = names.tag(names.SAMLP, "SessionIndex")
 ENCRYPTED_ID = names.tag(names.SAML, "EncryptedID")
+MAX_LOGOUT_REQUEST_AGE = timedelta(minutes=5)
+"""Time after its IssueInstant that a LogoutRequest is accepted, without the skew.
+
+The IdP sends the browser on at once, so a few minutes cover slow hops. A
+bound is needed because the request ID is remembered to stop replays, and a
+request without NotOnOrAfter would otherwise have to be remembered forever.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,10 @@ class IdpLogoutRequest:
     name_id: str
     session_indexes: tuple[str, ...]
     """The IdP sessions to end; empty means every session of ``name_id``."""
+    expires_at: datetime
+    """The time after which the request is rejected anyway, skew included."""
+    relay_state: str | None = None
+    """The RelayState that the query signature covers."""
 
 
 def read_logout_request(
@@ -65,14 +75,14 @@ def read_logout_request(
     :param raw_query: the query string exactly as received, for the signature.
     :param slo_url: this connection's SingleLogoutService URL.
     :raises SamlError: ``saml.redirect_signature_invalid`` for a missing or wrong
-        signature, and the usual codes for a message that is not a valid
-        LogoutRequest from the configured IdP.
+        signature, ``saml.expired`` for a request issued more than
+        ``MAX_LOGOUT_REQUEST_AGE`` ago, and the usual codes for a message that
+        is not a valid LogoutRequest from the configured IdP.
     """
-    verify_redirect_signature(
+    signed = verify_redirect_signature(
         raw_query, idp.signing_certificates, allow_sha1=idp.allow_sha1
     )
-    encoded = _parameter(raw_query, "SAMLRequest")
-    root = parse_xml(decode_message(encoded, limits), limits)
+    root = parse_xml(decode_message(signed.message, limits), limits)
     if root.tag != LOGOUT_REQUEST:
         raise SamlError(
             ErrorCode.SCHEMA_INVALID,
@@ -86,9 +96,11 @@ def read_logout_request(
     request_id = require_attribute(root, "ID")
     issue_instant = require_time(root, "IssueInstant")
     check_not_before(issue_instant, now, clock_skew, "the LogoutRequest")
-    check_not_on_or_after(
-        read_time(root, "NotOnOrAfter"), now, clock_skew, "the LogoutRequest"
-    )
+    expires_at = issue_instant + MAX_LOGOUT_REQUEST_AGE
+    not_on_or_after = read_time(root, "NotOnOrAfter")
+    if not_on_or_after is not None:
+        expires_at = min(expires_at, not_on_or_after)
+    check_not_on_or_after(expires_at, now, clock_skew, "the LogoutRequest")
     destination = root.get("Destination")
     if destination is not None and not same_url(destination, slo_url):
         raise SamlError(
@@ -111,7 +123,13 @@ def read_logout_request(
     session_indexes = tuple(
         text_content(index) for index in children.all(SESSION_INDEX)
     )
-    return IdpLogoutRequest(request_id, name_id, session_indexes)
+    return IdpLogoutRequest(
+        request_id,
+        name_id,
+        session_indexes,
+        expires_at=expires_at + clock_skew,
+        relay_state=signed.relay_state,
+    )
 
 
 def logout_response(request_id: str, *, destination: str, issuer: str) -> bytes:
@@ -128,12 +146,3 @@ def logout_response(request_id: str, *, destination: str, issuer: str) -> bytes:
     status = etree.SubElement(response, names.STATUS)
     etree.SubElement(status, names.STATUS_CODE, Value=names.STATUS_SUCCESS)
     return etree.tostring(response)
-
-
-def _parameter(raw_query: str, name: str) -> str:
-    """Return the URL-decoded value of a parameter that the signature check saw once."""
-    for pair in raw_query.lstrip("?").split("&"):
-        key, _, value = pair.partition("=")
-        if key == name:
-            return unquote_plus(value)
-    raise SamlError(ErrorCode.SCHEMA_INVALID, f"the query has no {name} parameter")
