@@ -71,6 +71,13 @@ def test_spa_redeems_code_cross_origin(org: ScimOrg) -> None:
     assert userinfo.status_code == 200
     assert userinfo.headers["access-control-allow-origin"] == SPA_ORIGIN
 
+    rejected = org.client.get(
+        "/oauth2/userinfo",
+        headers={"Authorization": "Bearer not-a-token", "Origin": SPA_ORIGIN},
+    )
+    assert rejected.status_code == 401
+    assert "WWW-Authenticate" in rejected.headers["access-control-expose-headers"]
+
 
 def test_unregistered_origin_gets_no_cors(org: ScimOrg) -> None:
     """Another origin gets no CORS headers, so the browser withholds responses."""
@@ -87,6 +94,7 @@ def test_unregistered_origin_gets_no_cors(org: ScimOrg) -> None:
         headers={"Origin": "https://evil.example"},
     )
     assert "access-control-allow-origin" not in response.headers
+    assert "Origin" in response.headers["vary"]
 
 
 def test_confidential_client_origin_gets_no_cors(org: ScimOrg) -> None:

@@ -26,6 +26,8 @@ BROWSER_APP_METHODS = {
 }
 """The endpoints under ``/oauth2`` that browser apps call, with their methods."""
 ALLOWED_HEADERS = "Authorization, Content-Type"
+EXPOSED_HEADERS = "WWW-Authenticate"
+"""Lets an app read why userinfo rejected its access token (RFC 6750 section 3)."""
 PREFLIGHT_MAX_AGE_SECONDS = 600
 
 WebOrigins = Callable[[], Awaitable[frozenset[str]]]
@@ -44,13 +46,13 @@ class BrowserAppCors:
             await self._app(scope, receive, send)
             return
         methods = BROWSER_APP_METHODS.get(_route_path(scope))
-        origin = Headers(scope=scope).get("origin")
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
         if methods is None or origin is None:
             await self._app(scope, receive, send)
             return
 
         allowed = origin in await self._web_origins()
-        headers = Headers(scope=scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await _preflight(origin, methods, allowed)(scope, receive, send)
             return
@@ -60,14 +62,15 @@ class BrowserAppCors:
                 scope["path"],
                 origin[:200],
             )
-            await self._app(scope, receive, send)
-            return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
-                response_headers["Access-Control-Allow-Origin"] = origin
+                # Every answer depends on the origin, so a cache keys on it.
                 response_headers.add_vary_header("Origin")
+                if allowed:
+                    response_headers["Access-Control-Allow-Origin"] = origin
+                    response_headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
             await send(message)
 
         await self._app(scope, receive, send_with_cors)
