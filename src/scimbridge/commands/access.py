@@ -6,8 +6,6 @@ same checks as the admin API.
 """
 
 import argparse
-import json
-import sys
 import uuid
 from typing import TypeVar
 
@@ -25,7 +23,6 @@ from scimbridge.admin.access_schemas import (
     RoleOut,
 )
 from scimbridge.admin.errors import problem_message
-from scimbridge.admin.schemas import AdminTokenList, AdminTokenOut, IssuedAdminToken
 from scimbridge.commands.common import (
     CommandError,
     Handler,
@@ -36,10 +33,10 @@ from scimbridge.commands.common import (
     print_json,
     run_with_services,
 )
+from scimbridge.commands.tokens import ADMIN_TOKENS, add_token_commands
 from scimbridge.config import Settings
 from scimbridge.directory.access import LinkBy, MappingSource, RoleMapping
 from scimbridge.directory.errors import InvalidRecord, NotFound, UniquenessConflict
-from scimbridge.directory.models import Organization
 from scimbridge.directory.signin import normalize_domain
 from scimbridge.services import Services
 
@@ -47,7 +44,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def add_commands(commands: Subcommands) -> None:
-    _add_admin_token_commands(commands)
+    add_token_commands(commands, ADMIN_TOKENS)
     _add_domain_commands(commands)
     _add_role_commands(commands)
     _add_login_policy_commands(commands)
@@ -75,94 +72,6 @@ def _validated(model: type[ModelT], **fields: object) -> ModelT:
         where = ".".join(str(part) for part in error["loc"])
         prefix = f"invalid {where}: " if where else "invalid request: "
         raise CommandError(prefix + problem_message(error)) from exc
-
-
-# Org admin tokens
-
-
-def _add_admin_token_commands(commands: Subcommands) -> None:
-    tokens = commands.add_parser(
-        "admin-token",
-        help="manage org admin tokens",
-        description="An org admin token lets an organization's IT admins manage "
-        "its domains, login policy, roles, role mappings and SCIM tokens through "
-        "the admin API, and nothing of any other organization.",
-    )
-    actions = tokens.add_subparsers(title="actions", required=True)
-
-    create = _add_org_action(actions, "create", "create a token (shown only once)")
-    _finish(create, admin_token_create_command)
-    listing = _add_org_action(actions, "list", "list tokens, without their secrets")
-    _finish(listing, admin_token_list_command)
-    revoke = _add_org_action(actions, "revoke", "revoke the active token with a prefix")
-    revoke.add_argument("prefix", help="the token's prefix, from the list")
-    _finish(revoke, admin_token_revoke_command)
-
-
-def admin_token_create_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def create(services: Services) -> tuple[Organization, IssuedAdminToken]:
-        org = await find_org(services, args.org)
-        return org, IssuedAdminToken.of(await services.admin_tokens.create(org))
-
-    org, issued = run_with_services(settings, create)
-    # As with SCIM tokens, the token alone goes to stdout and the warning to
-    # stderr, so `$(scimbridge admin-token create ...)` captures the token.
-    if args.json:
-        print_json(issued)
-    else:
-        print(issued.token)
-    print(
-        f"Created org admin token {issued.prefix} for organization {org.slug}. "
-        "It is shown only once: hand it to the organization's IT admin now.",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def admin_token_list_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def list_tokens(services: Services) -> list[AdminTokenOut]:
-        org = await find_org(services, args.org)
-        return [AdminTokenOut.of(t) for t in await services.admin_tokens.list(org)]
-
-    tokens = run_with_services(settings, list_tokens)
-    if args.json:
-        print_json(AdminTokenList(tokens=tokens))
-        return 0
-    if not tokens:
-        print("no org admin tokens")
-        return 0
-    rows = [
-        [
-            token.prefix,
-            token.created_at.isoformat(),
-            "-" if token.last_used_at is None else token.last_used_at.isoformat(),
-            "-" if token.revoked_at is None else token.revoked_at.isoformat(),
-        ]
-        for token in tokens
-    ]
-    print(format_table(["PREFIX", "CREATED_AT", "LAST_USED_AT", "REVOKED_AT"], rows))
-    return 0
-
-
-def admin_token_revoke_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def revoke(services: Services) -> Organization:
-        org = await find_org(services, args.org)
-        if not await services.admin_tokens.revoke(org, args.prefix):
-            raise CommandError(
-                f"organization {org.slug!r} has no active org admin token with "
-                f"prefix {args.prefix!r}. Run `scimbridge admin-token list "
-                f"{org.slug}` to see its tokens."
-            )
-        return org
-
-    org = run_with_services(settings, revoke)
-    if args.json:
-        print(
-            json.dumps({"org_id": str(org.id), "prefix": args.prefix, "revoked": True})
-        )
-    else:
-        print(f"Revoked org admin token {args.prefix} of organization {org.slug}.")
-    return 0
 
 
 # Domains

@@ -1,10 +1,18 @@
-"""``scimbridge scim-token``: create, list and revoke an organization's SCIM tokens."""
+"""``scimbridge scim-token`` and ``admin-token``: an organization's bearer tokens.
+
+Both kinds are created, listed and revoked the same way. The secret is shown
+once, on stdout alone, and only its hash is stored.
+"""
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
+# Org admin tokens have the same fields as SCIM tokens, so one set of output
+# models serves both kinds.
 from scimbridge.admin.schemas import IssuedScimToken, ScimTokenList, ScimTokenOut
 from scimbridge.commands.common import (
     CommandError,
@@ -16,16 +24,60 @@ from scimbridge.commands.common import (
     run_with_services,
 )
 from scimbridge.config import Settings
-from scimbridge.directory.models import Organization
+from scimbridge.directory.models import Organization, ScimToken
+from scimbridge.directory.tokens import ScimTokens
 from scimbridge.services import Services
 
 
+@dataclass(frozen=True, slots=True)
+class TokenKind:
+    """One kind of organization bearer token, and the words the commands use for it."""
+
+    command: str
+    noun: str
+    help: str
+    description: str | None
+    create_help: str
+    hand_over: str
+    """The instruction printed after a new token, such as where to store it."""
+    store: Callable[[Services], ScimTokens]
+
+
+SCIM_TOKENS = TokenKind(
+    command="scim-token",
+    noun="SCIM token",
+    help="manage SCIM bearer tokens",
+    description=None,
+    create_help="create a token for an IdP (shown only once)",
+    hand_over="store it in the IdP's SCIM settings now",
+    store=lambda services: services.scim_tokens,
+)
+ADMIN_TOKENS = TokenKind(
+    command="admin-token",
+    noun="org admin token",
+    help="manage org admin tokens",
+    description="An org admin token lets an organization's IT admins manage "
+    "its domains, login policy, roles, role mappings and SCIM tokens through "
+    "the admin API, and nothing of any other organization.",
+    create_help="create a token (shown only once)",
+    hand_over="hand it to the organization's IT admin now",
+    store=lambda services: services.admin_tokens,
+)
+
+
 def add_commands(commands: Subcommands) -> None:
-    tokens = commands.add_parser("scim-token", help="manage SCIM bearer tokens")
+    add_token_commands(commands, SCIM_TOKENS)
+
+
+def add_token_commands(commands: Subcommands, kind: TokenKind) -> None:
+    """Add ``create``, ``list`` and ``revoke`` for one kind of token."""
+    tokens = commands.add_parser(
+        kind.command, help=kind.help, description=kind.description
+    )
     actions = tokens.add_subparsers(title="actions", required=True)
 
     for name, help_text, handler in (
-        ("create", "create a token for an IdP (shown only once)", create_command),
+        ("create", kind.create_help, create_command),
         ("list", "list tokens, without their secrets", list_command),
         ("revoke", "revoke the active token with a prefix", revoke_command),
     ):
@@ -34,13 +86,15 @@ def add_commands(commands: Subcommands) -> None:
         if name == "revoke":
             action.add_argument("prefix", help="the token's prefix, from the list")
         add_json_flag(action)
-        action.set_defaults(handler=handler)
+        action.set_defaults(handler=handler, token_kind=kind)
 
 
 def create_command(args: argparse.Namespace, settings: Settings) -> int:
+    kind: TokenKind = args.token_kind
+
     async def create(services: Services) -> tuple[Organization, IssuedScimToken]:
         org = await find_org(services, args.org)
-        return org, IssuedScimToken.of(await services.scim_tokens.create(org))
+        return org, IssuedScimToken.of(await kind.store(services).create(org))
 
     org, issued = run_with_services(settings, create)
     # The token alone goes to stdout, so `$(scimbridge scim-token create ...)`
@@ -50,26 +104,27 @@ def create_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(issued.token)
     print(
-        f"Created SCIM token {issued.prefix} for organization {org.slug}. "
-        "It is shown only once: store it in the IdP's SCIM settings now.",
+        f"Created {kind.noun} {issued.prefix} for organization {org.slug}. "
+        f"It is shown only once: {kind.hand_over}.",
         file=sys.stderr,
     )
     return 0
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def list_tokens(services: Services) -> list[ScimTokenOut]:
-        org = await find_org(services, args.org)
-        return [
-            ScimTokenOut.of(token) for token in await services.scim_tokens.list(org)
-        ]
+    kind: TokenKind = args.token_kind
 
-    tokens = run_with_services(settings, list_tokens)
+    async def list_tokens(services: Services) -> list[ScimToken]:
+        org = await find_org(services, args.org)
+        return await kind.store(services).list(org)
+
+    records = run_with_services(settings, list_tokens)
+    tokens = [ScimTokenOut.of(token) for token in records]
     if args.json:
         print_json(ScimTokenList(tokens=tokens))
         return 0
     if not tokens:
-        print("no SCIM tokens")
+        print(f"no {kind.noun}s")
         return 0
     rows = [
         [
@@ -85,12 +140,14 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def revoke_command(args: argparse.Namespace, settings: Settings) -> int:
+    kind: TokenKind = args.token_kind
+
     async def revoke(services: Services) -> Organization:
         org = await find_org(services, args.org)
-        if not await services.scim_tokens.revoke(org, args.prefix):
+        if not await kind.store(services).revoke(org, args.prefix):
             raise CommandError(
-                f"organization {org.slug!r} has no active SCIM token with prefix "
-                f"{args.prefix!r}. Run `scimbridge scim-token list {org.slug}` "
+                f"organization {org.slug!r} has no active {kind.noun} with prefix "
+                f"{args.prefix!r}. Run `scimbridge {kind.command} list {org.slug}` "
                 "to see its tokens."
             )
         return org
@@ -101,7 +158,7 @@ def revoke_command(args: argparse.Namespace, settings: Settings) -> int:
             json.dumps({"org_id": str(org.id), "prefix": args.prefix, "revoked": True})
         )
     else:
-        print(f"Revoked SCIM token {args.prefix} of organization {org.slug}.")
+        print(f"Revoked {kind.noun} {args.prefix} of organization {org.slug}.")
     return 0
 
 
