@@ -434,6 +434,44 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     assert _session(org).json()["roles"] == ["billing-manager"]
 
 
+def test_group_change_keeps_claim_roles(org: ScimOrg) -> None:
+    """A SCIM group change keeps the roles that the login's SAML attributes granted."""
+    user = org.create_user("claims@corp.example")
+    services = _services(org)
+    org_id = uuid.UUID(org.id)
+    engineer = _run(org, lambda: services.signin.add_role(org_id, "engineer"))
+    _run(
+        org,
+        lambda: services.signin.add_mapping(
+            org_id,
+            engineer.id,
+            MappingSource.saml_attribute,
+            "engineering",
+            attribute="groups",
+        ),
+    )
+    billing = _run(org, lambda: services.signin.add_role(org_id, "billing-manager"))
+    _run(
+        org,
+        lambda: services.signin.add_mapping(
+            org_id, billing.id, MappingSource.scim_group, "Finance"
+        ),
+    )
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+    assert _session(org).json()["roles"] == ["engineer"]
+
+    org.create_group("Finance", [user["id"]])
+
+    assert _session(org).json()["roles"] == ["billing-manager", "engineer"]
+
+
 def test_saml_acs_disabled_connection(org: ScimOrg) -> None:
     """An IdP-initiated response to a disabled connection opens no session."""
     user = org.create_user("disabled-saml@corp.example")

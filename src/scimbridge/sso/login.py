@@ -58,6 +58,8 @@ SAML_REQUEST_NAMESPACE = "saml-request"
 OIDC_LOGIN_NAMESPACE = "oidc-login"
 ASSERTION_NAMESPACE = "saml-assertion"
 LOGOUT_REQUEST_NAMESPACE = "saml-logout-request"
+CLAIM_ROLES_KEY = "claim_roles"
+"""Session upstream key of the roles that the login's attributes or claims granted."""
 MAX_ROLE_REFRESH_ATTEMPTS = 5
 """Times a session's roles are rewritten while group changes keep changing them."""
 MAX_ASSERTION_MEMORY_SECONDS = (
@@ -462,6 +464,14 @@ class LoginService:
                 "login.session_expired", "the IdP session ends before it could start"
             )
 
+        # Roles that the login's claims granted cannot be computed again
+        # later, so the session keeps them for the refresh after a group change.
+        directory_roles = await self._signin.roles_of(
+            connection.org_id, resolved.member.id
+        )
+        claim_roles = sorted(set(resolved.roles) - set(directory_roles))
+        if claim_roles:
+            extra = {**extra, CLAIM_ROLES_KEY: json.dumps(claim_roles)}
         session = Session(
             id=new_session_id(),
             org_id=connection.org_id,
@@ -578,8 +588,9 @@ class LoginService:
                 return
             roles = await self._signin.roles_of(org_id, member_id)
             for session in sessions:
-                if session.roles != roles:
-                    await self._sessions.set_roles(session.id, roles)
+                session_roles = _with_claim_roles(roles, session)
+                if session.roles != session_roles:
+                    await self._sessions.set_roles(session.id, session_roles)
             if await self._signin.roles_of(org_id, member_id) == roles:
                 return
         count = await self._sessions.revoke_member(org_id, member_id)
@@ -590,6 +601,26 @@ class LoginService:
             member_id,
             count,
         )
+
+
+def _with_claim_roles(roles: tuple[str, ...], session: Session) -> tuple[str, ...]:
+    """Add to ``roles`` those that the session's login claims granted."""
+    stored = session.upstream.get(CLAIM_ROLES_KEY)
+    if not stored:
+        return roles
+    try:
+        claim_roles = json.loads(stored)
+    except ValueError:
+        logger.warning(
+            "ignored malformed claim roles org_id=%s member_id=%s",
+            session.org_id,
+            session.member_id,
+        )
+        return roles
+    if not isinstance(claim_roles, list):
+        return roles
+    names = {name for name in claim_roles if isinstance(name, str)}
+    return tuple(sorted(set(roles) | names))
 
 
 def _require_enabled(connection: Connection) -> None:
