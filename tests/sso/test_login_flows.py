@@ -472,6 +472,40 @@ def test_group_change_keeps_claim_roles(org: ScimOrg) -> None:
     assert _session(org).json()["roles"] == ["billing-manager", "engineer"]
 
 
+def test_login_rereads_roles_after_session(
+    org: ScimOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group change committed during a login leaves the new session current.
+
+    The change refreshes the member's sessions before the new one exists, so
+    the login reads the roles again once it has created the session. The fake
+    returns the roles as read before a change removed "admin".
+    """
+    user = org.create_user("race-roles@corp.example")
+    services = _services(org)
+    current_sources = services.signin.role_sources
+
+    async def stale_at_login(
+        org_id: uuid.UUID, member_id: uuid.UUID, login: Any = None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        directory, claims = await current_sources(org_id, member_id, login)
+        if login is not None:
+            return ("admin",), claims
+        return directory, claims
+
+    monkeypatch.setattr(services.signin, "role_sources", stale_at_login)
+    connection = _saml_connection(org)
+    request_id, relay_state = _start(org)
+    _acs(
+        org,
+        connection,
+        _response(connection, request_id, user["userName"]),
+        relay_state,
+    )
+
+    assert _session(org).json()["roles"] == []
+
+
 def test_saml_acs_disabled_connection(org: ScimOrg) -> None:
     """An IdP-initiated response to a disabled connection opens no session."""
     user = org.create_user("disabled-saml@corp.example")

@@ -84,6 +84,8 @@ class ResolvedLogin:
     roles: tuple[str, ...]
     created: bool
     linked: bool
+    claim_roles: tuple[str, ...] = ()
+    """The roles in ``roles`` that only the login's attributes or claims grant."""
 
 
 def normalize_domain(domain: str) -> str:
@@ -352,6 +354,17 @@ class SignIn:
         self, org_id: UUID, member_id: UUID, login: UpstreamLogin | None = None
     ) -> tuple[str, ...]:
         """Compute a member's roles: defaults, SCIM groups, and the login's claims."""
+        directory, claims = await self.role_sources(org_id, member_id, login)
+        return tuple(sorted(set(directory) | set(claims)))
+
+    async def role_sources(
+        self, org_id: UUID, member_id: UUID, login: UpstreamLogin | None = None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Return the directory's roles and, apart, the roles only the login grants.
+
+        The directory's roles are the defaults and those mapped from SCIM
+        groups. The others come from the login's SAML attributes or OIDC claims.
+        """
         async with self._store.transaction() as unit:
             roles = await unit.access.list_roles(org_id)
             mappings = await unit.access.list_mappings(org_id)
@@ -361,11 +374,19 @@ class SignIn:
         group_values = {str(group.id) for group in groups}
         group_values |= {group.display.lower() for group in groups}
 
-        granted = {role.id for role in roles if role.is_default}
+        directory = {role.id for role in roles if role.is_default}
+        claims: set[UUID] = set()
         for mapping in mappings:
-            if _mapping_applies(mapping, group_values, login):
-                granted.add(mapping.role_id)
-        return tuple(sorted(role.name for role in roles if role.id in granted))
+            if mapping.source is MappingSource.scim_group:
+                if _mapping_applies(mapping, group_values, login):
+                    directory.add(mapping.role_id)
+            elif _mapping_applies(mapping, group_values, login):
+                claims.add(mapping.role_id)
+        claims -= directory
+        return (
+            tuple(sorted(role.name for role in roles if role.id in directory)),
+            tuple(sorted(role.name for role in roles if role.id in claims)),
+        )
 
     # Logins
 
@@ -424,7 +445,7 @@ class SignIn:
             else:
                 await unit.access.touch_identity(identity, now)
 
-        roles = await self.roles_of(org_id, member.id, login)
+        directory_roles, claim_roles = await self.role_sources(org_id, member.id, login)
         logger.info(
             "login resolved org_id=%s connection_id=%s member_id=%s created=%s",
             org_id,
@@ -432,7 +453,13 @@ class SignIn:
             member.id,
             created,
         )
-        return ResolvedLogin(member=member, roles=roles, created=created, linked=linked)
+        return ResolvedLogin(
+            member=member,
+            roles=tuple(sorted(set(directory_roles) | set(claim_roles))),
+            created=created,
+            linked=linked,
+            claim_roles=claim_roles,
+        )
 
     async def member(self, org_id: UUID, member_id: UUID) -> UserRecord | None:
         """Return the member, or None when it was deleted."""

@@ -22,7 +22,12 @@ import httpx
 from scimbridge.config import Settings
 from scimbridge.directory.access import Connection, ConnectionKind
 from scimbridge.directory.clock import utc_now
-from scimbridge.directory.signin import LoginRejected, SignIn, UpstreamLogin
+from scimbridge.directory.signin import (
+    LoginRejected,
+    ResolvedLogin,
+    SignIn,
+    UpstreamLogin,
+)
 from scimbridge.sessions.store import (
     MAX_KEY_LENGTH,
     Session,
@@ -466,12 +471,8 @@ class LoginService:
 
         # Roles that the login's claims granted cannot be computed again
         # later, so the session keeps them for the refresh after a group change.
-        directory_roles = await self._signin.roles_of(
-            connection.org_id, resolved.member.id
-        )
-        claim_roles = sorted(set(resolved.roles) - set(directory_roles))
-        if claim_roles:
-            extra = {**extra, CLAIM_ROLES_KEY: json.dumps(claim_roles)}
+        if resolved.claim_roles:
+            extra = {**extra, CLAIM_ROLES_KEY: json.dumps(list(resolved.claim_roles))}
         session = Session(
             id=new_session_id(),
             org_id=connection.org_id,
@@ -486,6 +487,7 @@ class LoginService:
         )
         await self._sessions.create(session)
         await self._confirm_still_active(session)
+        await self._confirm_roles_current(session, resolved)
 
         logger.info(
             "session created org_id=%s member_id=%s connection_id=%s",
@@ -502,6 +504,21 @@ class LoginService:
             await self._sessions.delete(session.id)
             raise LoginFailed(
                 "login.member_inactive", "the member was deactivated during sign-in"
+            )
+
+    async def _confirm_roles_current(
+        self, session: Session, resolved: ResolvedLogin
+    ) -> None:
+        """Close the race with a group change that committed during the login.
+
+        Such a change refreshed the member's sessions before this one existed,
+        so the roles are read again now that it does.
+        """
+        directory_roles = tuple(sorted(set(resolved.roles) - set(resolved.claim_roles)))
+        current = await self._signin.roles_of(session.org_id, session.member_id)
+        if current != directory_roles:
+            await self._sessions.set_roles(
+                session.id, _with_claim_roles(current, session)
             )
 
     # Sessions
