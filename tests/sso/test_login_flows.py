@@ -121,6 +121,14 @@ def _acs(
     )
 
 
+def _sign_in(org: ScimOrg, connection: Any, user_name: str) -> Any:
+    """Start a login and post the IdP's Response for ``user_name`` to the ACS."""
+    request_id, relay_state = _start(org)
+    return _acs(
+        org, connection, _response(connection, request_id, user_name), relay_state
+    )
+
+
 def _session(org: ScimOrg) -> Any:
     return org.client.get("/sso/session")
 
@@ -150,13 +158,7 @@ def test_saml_login_then_scim_deactivation(org: ScimOrg) -> None:
     )
     connection = _saml_connection(org)
 
-    request_id, relay_state = _start(org)
-    response = _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    response = _sign_in(org, connection, user["userName"])
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/app/home"
     session = _session(org)
@@ -300,13 +302,7 @@ def test_logout_ends_session(org: ScimOrg) -> None:
     """POST /sso/logout ends the session and redirects to the IdP's SLO."""
     user = org.create_user("logout@corp.example")
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
     assert _session(org).status_code == 200
     response = org.client.post("/sso/logout", follow_redirects=False)
     assert response.status_code == 303
@@ -422,13 +418,7 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
         ),
     )
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
     assert _session(org).json()["roles"] == []
     org.create_group("Billing", [user["id"]])
     assert _session(org).json()["roles"] == ["billing-manager"]
@@ -458,13 +448,7 @@ def test_group_change_keeps_claim_roles(org: ScimOrg) -> None:
         ),
     )
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
     assert _session(org).json()["roles"] == ["engineer"]
 
     org.create_group("Finance", [user["id"]])
@@ -495,13 +479,7 @@ def test_login_rereads_roles_after_session(
 
     monkeypatch.setattr(services.signin, "role_sources", stale_at_login)
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
 
     assert _session(org).json()["roles"] == []
 
@@ -585,13 +563,7 @@ def test_role_refresh_stale_read(org: ScimOrg, monkeypatch: pytest.MonkeyPatch) 
     """
     user = org.create_user("stale-roles@corp.example")
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
     assert _session(org).json()["roles"] == []
     services = _services(org)
     current_roles = services.signin.roles_of
@@ -618,13 +590,7 @@ def test_role_refresh_unsettled_revokes(
     """Roles that change on every read end the session instead of going stale."""
     user = org.create_user("unsettled-roles@corp.example")
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    _sign_in(org, connection, user["userName"])
     services = _services(org)
     reads: list[tuple[str, ...]] = []
 
@@ -719,10 +685,7 @@ def _logout_request(
 def _signed_in(org: ScimOrg, email: str) -> tuple[Any, dict[str, Any]]:
     user = org.create_user(email)
     connection = _saml_connection(org)
-    request_id, relay_state = _start(org)
-    response = _acs(
-        org, connection, _response(connection, request_id, email), relay_state
-    )
+    response = _sign_in(org, connection, email)
     assert response.status_code == 303, response.text
     assert _session(org).status_code == 200
     return connection, user
@@ -797,13 +760,7 @@ def test_idp_logout_replay_rejected(org: ScimOrg) -> None:
     path = _logout_request(connection, user["userName"])
     first = org.client.get(path, follow_redirects=False)
     assert first.status_code == 303, first.text
-    request_id, relay_state = _start(org)
-    login = _acs(
-        org,
-        connection,
-        _response(connection, request_id, user["userName"]),
-        relay_state,
-    )
+    login = _sign_in(org, connection, user["userName"])
     assert login.status_code == 303, login.text
 
     replayed = org.client.get(path, follow_redirects=False)
