@@ -49,6 +49,25 @@ def _run(org: ScimOrg, call: Any) -> Any:
     return org.client.portal.call(call)
 
 
+def _map_role(
+    org: ScimOrg,
+    name: str,
+    source: MappingSource,
+    value: str,
+    attribute: str | None = None,
+) -> None:
+    """Create the role ``name`` and map ``value`` of ``source`` to it."""
+    services = _services(org)
+    org_id = uuid.UUID(org.id)
+    role = _run(org, lambda: services.signin.add_role(org_id, name))
+    _run(
+        org,
+        lambda: services.signin.add_mapping(
+            org_id, role.id, source, value, attribute=attribute
+        ),
+    )
+
+
 def _saml_connection(org: ScimOrg, **options: Any) -> Any:
     services = _services(org)
 
@@ -143,19 +162,7 @@ def _fresh_cookies(org: ScimOrg) -> Any:
 def test_saml_login_then_scim_deactivation(org: ScimOrg) -> None:
     """SAML login opens a session with roles; SCIM active=false ends it at once."""
     user = org.create_user("jane.doe@corp.example")
-    services = _services(org)
-    org_id = uuid.UUID(org.id)
-    role = _run(org, lambda: services.signin.add_role(org_id, "engineer"))
-    _run(
-        org,
-        lambda: services.signin.add_mapping(
-            org_id,
-            role.id,
-            MappingSource.saml_attribute,
-            "engineering",
-            attribute="groups",
-        ),
-    )
+    _map_role(org, "engineer", MappingSource.saml_attribute, "engineering", "groups")
     connection = _saml_connection(org)
 
     response = _sign_in(org, connection, user["userName"])
@@ -408,15 +415,7 @@ def test_oidc_repeated_parameter_rejected(
 def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
     """Adding the member to a mapped SCIM group updates its open session's roles."""
     user = org.create_user("roles@corp.example")
-    services = _services(org)
-    org_id = uuid.UUID(org.id)
-    role = _run(org, lambda: services.signin.add_role(org_id, "billing-manager"))
-    _run(
-        org,
-        lambda: services.signin.add_mapping(
-            org_id, role.id, MappingSource.scim_group, "Billing"
-        ),
-    )
+    _map_role(org, "billing-manager", MappingSource.scim_group, "Billing")
     connection = _saml_connection(org)
     _sign_in(org, connection, user["userName"])
     assert _session(org).json()["roles"] == []
@@ -427,26 +426,8 @@ def test_scim_group_change_updates_session_roles(org: ScimOrg) -> None:
 def test_group_change_keeps_claim_roles(org: ScimOrg) -> None:
     """A SCIM group change keeps the roles that the login's SAML attributes granted."""
     user = org.create_user("claims@corp.example")
-    services = _services(org)
-    org_id = uuid.UUID(org.id)
-    engineer = _run(org, lambda: services.signin.add_role(org_id, "engineer"))
-    _run(
-        org,
-        lambda: services.signin.add_mapping(
-            org_id,
-            engineer.id,
-            MappingSource.saml_attribute,
-            "engineering",
-            attribute="groups",
-        ),
-    )
-    billing = _run(org, lambda: services.signin.add_role(org_id, "billing-manager"))
-    _run(
-        org,
-        lambda: services.signin.add_mapping(
-            org_id, billing.id, MappingSource.scim_group, "Finance"
-        ),
-    )
+    _map_role(org, "engineer", MappingSource.saml_attribute, "engineering", "groups")
+    _map_role(org, "billing-manager", MappingSource.scim_group, "Finance")
     connection = _saml_connection(org)
     _sign_in(org, connection, user["userName"])
     assert _session(org).json()["roles"] == ["engineer"]

@@ -7,7 +7,7 @@ the origins of the public clients' redirect URIs, and from no other origin.
 No response allows credentials, because none of these endpoints reads
 cookies. Discovery and the JWKS set ``Access-Control-Allow-Origin: *`` in
 their own handlers, since they are public documents. Introspection is for
-servers and answers no cross-origin request.
+servers, so it gets no CORS headers.
 """
 
 import logging
@@ -66,7 +66,7 @@ class BrowserAppCors:
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
-                # Every answer depends on the origin, so a cache keys on it.
+                # Every response depends on the origin, so a cache keys on it.
                 response_headers.add_vary_header("Origin")
                 if allowed:
                     response_headers["Access-Control-Allow-Origin"] = origin

@@ -649,7 +649,7 @@ def replay_key(connection_id: UUID, key: str) -> str:
     """Return the session store key that records one message of a connection.
 
     A key longer than the store allows is replaced by its SHA-256 digest, so two
-    assertions never share a key, as they would if it were cut short.
+    messages never share a key, as they would if it were cut short.
     """
     full = f"{connection_id}:{key}"
     if len(full) <= MAX_KEY_LENGTH:

@@ -98,8 +98,8 @@ def verify_redirect_signature(
     The signed string is rebuilt from the parameters exactly as received, never
     re-encoded: IdPs differ in percent-encoding (Entra ID and ADFS use lowercase
     hex), and re-encoding would change the bytes they signed. Callers read the
-    message and RelayState from the returned value only: a web framework's
-    query parser decodes parameter names, so it would also take an unsigned
+    message and RelayState from the returned value only, because a web
+    framework's query parser decodes parameter names and would take an unsigned
     ``Relay%53tate`` for the RelayState.
 
     :raises SamlError: ``saml.redirect_signature_invalid``, or
